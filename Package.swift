@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Aliquot: the controller of an automated hot-injection batch microreactor.
+/// Modules depend one way, downwards: aliquot -> Rig -> (Devices, Twin, LinuxIO, Config) -> Transports.
+let package = Package(
+    name: "Aliquot",
+    products: [
+        .executable(name: "aliquot", targets: ["aliquot"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries of the board OS, reached through small system-library targets.
+        .systemLibrary(
+            name: "CGPIOD", pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(
+            name: "CI2C",
+            providers: [.apt(["libi2c-dev"])]),
+        .systemLibrary(
+            name: "CLibUSB", pkgConfig: "libusb-1.0",
+            providers: [.apt(["libusb-1.0-0-dev"])]),
+        // One GPIO API for Swift over libgpiod 1.6 and 2.x.
+        .target(name: "CGPIODShim", dependencies: ["CGPIOD"]),
+
+        // libm: Double rounding in the instants.
+        .target(name: "Transports", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Config"),
+        .target(name: "LinuxIO", dependencies: ["Transports", "CGPIODShim", "CI2C"]),
+        .target(name: "Devices", dependencies: ["Transports"]),
+        .target(name: "Twin", dependencies: ["Transports"]),
+        .target(name: "Rig", dependencies: ["Transports", "Config", "LinuxIO", "Devices", "Twin"]),
+
+        .executableTarget(
+            name: "aliquot",
+            dependencies: ["Rig", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "aliquot-bench", dependencies: ["Rig"]),
+
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "Twin", "Transports"]),
+        .testTarget(name: "TwinTests", dependencies: ["Twin", "Transports"]),
+        .testTarget(name: "RigTests", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+#include "aliquot_gpio.h"

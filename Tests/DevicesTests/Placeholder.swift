@@ -1,0 +1,2 @@
+import Testing
+@Test func placeholderDevicesTests() { #expect(Bool(true)) }
