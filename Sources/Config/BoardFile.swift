@@ -133,8 +133,14 @@ public struct LineConfig: Equatable, Sendable {
 
 /// One output as every command sees it: `heater.reactor`, `valve.sample`...
 public struct OutputConfig: Equatable, Sendable {
+    /// `heater.<name>` or `valve.<name>`.
     public var id: String
     public var line: LineConfig
+
+    public init(id: String, line: LineConfig) {
+        self.id = id
+        self.line = line
+    }
 }
 
 /// `[heater.<name>]`: a heater SSR, time-proportioned.

@@ -1,0 +1,59 @@
+# Aliquot: `make run` runs the main job on the digital twin; `make test` runs every test.
+# Missing Debian packages are installed with apt-get first (as root, or through sudo).
+
+SWIFT        ?= swift
+BOARD        ?= Boards/sim.toml
+DEB_PACKAGES := pkg-config libgpiod-dev libusb-1.0-0-dev libi2c-dev
+# The board binary: static Swift stdlib, stripped, and no larger than this.
+MAX_BOARD_BINARY_BYTES := 20971520
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s
+
+.PHONY: all deps build run test bench release size clean
+
+all: build
+
+## deps: install the Debian packages the build needs, only those missing.
+deps:
+	@missing=""; \
+	for package in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build --product aliquot
+
+## run: the main job on the twin (the board file decides twin or hardware).
+run: build
+	$(SWIFT) run --skip-build aliquot monitor --board $(BOARD) --seconds 30 --duty heater.reactor=0.6
+
+## test: every test, then the board binary's size limit.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory size
+
+## release: the board binary, static Swift stdlib, stripped.
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product aliquot
+
+## size: build the board binary and fail if it is over the limit.
+size: release
+	@binary="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/aliquot"; \
+	bytes=$$(stat -c %s "$$binary"); \
+	echo "board binary $$binary: $$bytes bytes (limit $(MAX_BOARD_BINARY_BYTES))"; \
+	if ldd "$$binary" | grep -q libswiftCore; then echo "error: the board binary links the Swift runtime dynamically"; exit 1; fi; \
+	[ "$$bytes" -le $(MAX_BOARD_BINARY_BYTES) ] || { echo "error: the board binary is over the limit"; exit 1; }
+
+## bench: benchmarks (numbers printed, never asserted).
+bench: deps
+	$(SWIFT) build -c release --product aliquot-bench
+	$(SWIFT) run -c release --skip-build aliquot-bench
+
+clean:
+	rm -rf .build

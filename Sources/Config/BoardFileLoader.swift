@@ -1,0 +1,822 @@
+// Reading and checking board files: TOML in, a checked `BoardFile` out, or one error that names
+// the file, the line, the key and what is allowed.
+//
+// The keys of every section are declared once, in `BoardSchema` below (type, default or required,
+// allowed range), and checked by one generic routine, so every message has the same shape. What a
+// table of keys cannot say (references between sections, duplicate addresses and lines, ranges
+// that depend on another key, rules that depend on the transport) is checked after, in
+// `BoardChecker`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension BoardFile {
+    /// The largest board file accepted, in bytes. A real one is a few kilobytes.
+    public static let maximumFileSize = 1 << 20
+
+    /// Reads, parses and checks the board file at `path`.
+    ///
+    /// - Throws: `BoardFileError` if the file cannot be read (naming the errno's meaning), is not
+    ///   UTF-8, is not valid TOML, or breaks the board-file schema.
+    public static func load(path: String) throws(BoardFileError) -> BoardFile {
+        var bytes = try readWholeFile(path)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw BoardFileError(file: path, line: nil, key: nil, message: "the board file is not valid UTF-8 text")
+        }
+        return try parse(text: text, path: path)
+    }
+
+    /// Parses and checks board-file text; `path` is only used in errors and kept in `path`.
+    ///
+    /// - Throws: `BoardFileError` at the first TOML syntax error or schema violation.
+    public static func parse(text: String, path: String) throws(BoardFileError) -> BoardFile {
+        let root: TOMLTable
+        do {
+            root = try TOML.parse(text, file: path)
+        } catch {
+            throw BoardFileError(error)
+        }
+        return try BoardChecker(file: path, root: root).check()
+    }
+
+    /// The whole file, through open/read/close.
+    private static func readWholeFile(_ path: String) throws(BoardFileError) -> [UInt8] {
+        func failure(_ operation: String, _ code: Int32) -> BoardFileError {
+            BoardFileError(
+                file: path, line: nil, key: nil,
+                message: "cannot \(operation) the board file: \(String(cString: strerror(code))) (errno \(code))")
+        }
+        var descriptor: Int32
+        repeat {
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        } while descriptor < 0 && errno == EINTR
+        guard descriptor >= 0 else { throw failure("open", errno) }
+        defer { _ = close(descriptor) }
+
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                read(descriptor, buffer.baseAddress, buffer.count)
+            }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw failure("read", code)
+            }
+            if count == 0 { return contents }
+            contents += chunk[0..<count]
+            guard contents.count <= maximumFileSize else {
+                throw BoardFileError(
+                    file: path, line: nil, key: nil,
+                    message: "the board file is larger than \(maximumFileSize) bytes; a board file is a few kilobytes")
+            }
+        }
+    }
+}
+
+extension ThermocoupleType {
+    /// The temperature range of the thermocouple type (NIST ITS-90 tables), in °C. A board's
+    /// `min_c`...`max_c` must lie within it.
+    public var nistRangeC: ClosedRange<Double> {
+        switch self {
+        case .k: -270...1372
+        case .j: -210...1200
+        case .t: -270...400
+        case .n: -270...1300
+        case .s: -50...1768
+        case .e: -270...1000
+        case .b: 0...1820
+        case .r: -50...1768
+        }
+    }
+}
+
+// MARK: - Schema
+
+/// A checked scalar value.
+enum BoardScalar: Equatable {
+    case string(String)
+    case integer(Int64)
+    case number(Double)
+    case boolean(Bool)
+}
+
+/// What a key's value must be.
+enum ValueRule {
+    /// Any string.
+    case text
+    /// A string that is not empty.
+    case nonEmptyText
+    /// One of these strings, exactly.
+    case choice([String])
+    /// An integer in the range; `hex` shows numbers as `0x60` in messages.
+    case integer(ClosedRange<Int64>, unit: String?, hex: Bool)
+    /// One of these integers.
+    case integerChoice([Int64])
+    /// A number (integer or float) from `lower` (excluded if `lowerExcluded`) to `upper`.
+    case number(lower: Double, lowerExcluded: Bool, upper: Double, unit: String?)
+    /// Any finite number; its range is checked against another key.
+    case finiteNumber(unit: String?)
+    case boolean
+
+    /// "a string", "an integer", "a number", "a boolean".
+    var expectedType: String {
+        switch self {
+        case .text, .nonEmptyText, .choice: "a string"
+        case .integer, .integerChoice: "an integer"
+        case .number, .finiteNumber: "a number"
+        case .boolean: "a boolean"
+        }
+    }
+
+    /// "allowed 0 to 400 (°C)", "allowed \"twin\", \"linux\"", or nil when any value of the type is.
+    var allowance: String? {
+        switch self {
+        case .text, .boolean:
+            return nil
+        case .nonEmptyText:
+            return "not empty"
+        case .choice(let options):
+            return "allowed " + options.map { render(.string($0)) }.joined(separator: ", ")
+        case .integer(let range, let unit, let hex):
+            let bounds = "allowed \(renderInteger(range.lowerBound, hex: hex)) to \(renderInteger(range.upperBound, hex: hex))"
+            return bounds + unitSuffix(unit)
+        case .integerChoice(let options):
+            return "allowed " + options.map { String($0) }.joined(separator: ", ")
+        case .number(let lower, let lowerExcluded, let upper, let unit):
+            let bounds = lowerExcluded
+                ? "allowed more than \(renderNumber(lower)), up to \(renderNumber(upper))"
+                : "allowed \(renderNumber(lower)) to \(renderNumber(upper))"
+            return bounds + unitSuffix(unit)
+        case .finiteNumber(let unit):
+            return "allowed any finite number" + unitSuffix(unit)
+        }
+    }
+
+    var isHex: Bool {
+        if case .integer(_, _, true) = self { true } else { false }
+    }
+}
+
+/// Whether a key must be given, and what it is when it is not.
+enum Presence {
+    case required
+    case optional
+    case defaulted(BoardScalar)
+}
+
+/// One key of a section.
+struct KeyRule {
+    let key: String
+    let rule: ValueRule
+    let presence: Presence
+
+    init(_ key: String, _ rule: ValueRule, _ presence: Presence) {
+        self.key = key
+        self.rule = rule
+        self.presence = presence
+    }
+}
+
+/// The keys a section may hold.
+struct SectionSchema {
+    let keys: [KeyRule]
+    /// Appended to the list of allowed keys in an unknown-key message (for `[twin]`, its zones).
+    var alsoAllowed: String? = nil
+
+    func rule(for key: String) -> KeyRule? {
+        keys.first { $0.key == key }
+    }
+
+    var allowedKeys: String {
+        keys.map(\.key).joined(separator: ", ") + (alsoAllowed.map { ", " + $0 } ?? "")
+    }
+}
+
+/// Every section of a board file, declared.
+enum BoardSchema {
+    /// Top-level sections in the order they are checked and listed.
+    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "twin"]
+    /// Sections that hold named subsections only (`[heater.<name>]`).
+    static let namedKinds: Set = ["i2c", "thermocouple", "heater", "valve"]
+
+    static let board = SectionSchema(keys: [
+        KeyRule("name", .nonEmptyText, .required),
+        KeyRule("description", .text, .defaulted(.string(""))),
+        KeyRule("transport", .choice(TransportKind.allCases.map(\.rawValue)), .required),
+    ])
+
+    static let gpio = SectionSchema(keys: [
+        KeyRule("chip", .nonEmptyText, .optional),
+    ])
+
+    static let i2c = SectionSchema(keys: [
+        KeyRule("device", .nonEmptyText, .optional),
+    ])
+
+    static let thermocouple = SectionSchema(keys: [
+        KeyRule("bus", .nonEmptyText, .required),
+        KeyRule("address", .integer(0x60...0x67, unit: nil, hex: true), .required),
+        KeyRule("part", .choice(ThermocouplePart.allCases.map(\.rawValue)), .defaulted(.string("MCP9600"))),
+        KeyRule("type", .choice(ThermocoupleType.allCases.map(\.rawValue)), .defaulted(.string("K"))),
+        KeyRule("filter", .integer(0...7, unit: nil, hex: false), .defaulted(.integer(0))),
+        KeyRule("adc_bits", .integerChoice([18, 16, 14, 12]), .defaulted(.integer(18))),
+        KeyRule("min_c", .finiteNumber(unit: "°C"), .required),
+        KeyRule("max_c", .finiteNumber(unit: "°C"), .required),
+    ])
+
+    /// Keys every output (heater or valve) has.
+    static let outputLine = [
+        KeyRule("chip", .nonEmptyText, .optional),
+        KeyRule("line", .integer(0...511, unit: nil, hex: false), .required),
+        KeyRule("active", .choice(["high", "low"]), .defaulted(.string("high"))),
+    ]
+
+    static let heater = SectionSchema(keys: outputLine + [
+        KeyRule("period_ms", .integer(100...10000, unit: "ms", hex: false), .defaulted(.integer(1000))),
+        KeyRule("max_duty", .number(lower: 0, lowerExcluded: true, upper: 1, unit: nil), .defaulted(.number(1))),
+        KeyRule("thermocouple", .nonEmptyText, .required),
+        KeyRule("max_c", .number(lower: 0, lowerExcluded: false, upper: 400, unit: "°C"), .required),
+    ])
+
+    static let valve = SectionSchema(keys: outputLine + [
+        KeyRule("manual_pulse", .boolean, .defaulted(.boolean(false))),
+        KeyRule("max_pulse_ms", .integer(1...10000, unit: "ms", hex: false), .defaulted(.integer(1000))),
+    ])
+
+    static let twin = SectionSchema(
+        keys: [
+            KeyRule("seed", .integer(0...Int64.max, unit: nil, hex: false), .defaulted(.integer(1))),
+            KeyRule("ambient_c", .number(lower: -10, lowerExcluded: false, upper: 50, unit: "°C"), .defaulted(.number(25))),
+        ],
+        alsoAllowed: "and a [twin.<heater name>] zone per heater")
+
+    static let zone = SectionSchema(keys: [
+        KeyRule("heater_w", .number(lower: 0, lowerExcluded: true, upper: 5000, unit: "W"), .required),
+        KeyRule(
+            "heat_capacity_j_per_k", .number(lower: 0, lowerExcluded: true, upper: 100_000, unit: "J/K"), .required),
+        KeyRule("loss_w_per_k", .number(lower: 0, lowerExcluded: true, upper: 1000, unit: "W/K"), .required),
+        KeyRule("initial_c", .number(lower: -10, lowerExcluded: false, upper: 400, unit: "°C"), .optional),
+        KeyRule("sensor_lag_s", .number(lower: 0, lowerExcluded: false, upper: 60, unit: "s"), .defaulted(.number(0))),
+        KeyRule("sensor_noise_c", .number(lower: 0, lowerExcluded: false, upper: 5, unit: "°C"), .defaulted(.number(0))),
+    ])
+}
+
+// MARK: - Rendering values in messages
+
+private func unitSuffix(_ unit: String?) -> String {
+    unit.map { " (\($0))" } ?? ""
+}
+
+/// `400`, `0.35`, `inf`: integral values without a trailing `.0`.
+private func renderNumber(_ value: Double) -> String {
+    if value.isFinite && value == value.rounded() && abs(value) < 1e15 {
+        return String(Int64(value))
+    }
+    return value.description
+}
+
+private func renderInteger(_ value: Int64, hex: Bool) -> String {
+    guard hex && value >= 0 else { return String(value) }
+    let digits = String(value, radix: 16, uppercase: false)
+    return "0x" + (digits.count < 2 ? "0" + digits : digits)
+}
+
+private func render(_ scalar: BoardScalar, hex: Bool = false) -> String {
+    switch scalar {
+    case .string(let text):
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    let digits = String(scalar.value, radix: 16, uppercase: true)
+                    quoted += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                } else {
+                    quoted.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return quoted + "\""
+    case .integer(let value): return renderInteger(value, hex: hex)
+    case .number(let value): return renderNumber(value)
+    case .boolean(let value): return value ? "true" : "false"
+    }
+}
+
+/// A TOML value as it would be written (arrays and tables abbreviated).
+private func render(_ value: TOMLValue, hex: Bool = false) -> String {
+    switch value.content {
+    case .string(let text): render(.string(text))
+    case .integer(let integer): renderInteger(integer, hex: hex)
+    case .float(let number): number.description
+    case .boolean(let flag): flag ? "true" : "false"
+    case .array(let elements): "[" + elements.map { render($0) }.joined(separator: ", ") + "]"
+    case .table: "{...}"
+    }
+}
+
+// MARK: - Checked sections
+
+/// A section whose keys have passed the schema: every required key present, defaults filled in.
+struct CheckedSection {
+    /// `heater.reactor`.
+    let path: String
+    /// The section's header line.
+    let line: Int
+    private var values: [String: BoardScalar] = [:]
+    private var lines: [String: Int] = [:]
+
+    init(path: String, line: Int) {
+        self.path = path
+        self.line = line
+    }
+
+    mutating func set(_ key: String, _ value: BoardScalar, line: Int?) {
+        values[key] = value
+        if let line { lines[key] = line }
+    }
+
+    func isPresent(_ key: String) -> Bool { values[key] != nil }
+
+    /// The line of `key` if it was written, else the section's.
+    func line(of key: String) -> Int { lines[key] ?? line }
+
+    /// Where asking for a key the schema does not give is a bug in this file, not in the board.
+    private func missing(_ key: String, _ type: String) -> Never {
+        preconditionFailure("BoardSchema gives no \(type) \(path).\(key)")
+    }
+
+    func string(_ key: String) -> String {
+        guard case .string(let value)? = values[key] else { missing(key, "string") }
+        return value
+    }
+
+    func optionalString(_ key: String) -> String? {
+        if case .string(let value)? = values[key] { value } else { nil }
+    }
+
+    func integer(_ key: String) -> Int64 {
+        guard case .integer(let value)? = values[key] else { missing(key, "integer") }
+        return value
+    }
+
+    func number(_ key: String) -> Double {
+        guard case .number(let value)? = values[key] else { missing(key, "number") }
+        return value
+    }
+
+    func optionalNumber(_ key: String) -> Double? {
+        if case .number(let value)? = values[key] { value } else { nil }
+    }
+
+    func boolean(_ key: String) -> Bool {
+        guard case .boolean(let value)? = values[key] else { missing(key, "boolean") }
+        return value
+    }
+
+    /// A `.choice` key as the enumeration its choices were made from.
+    func choice<Choice: RawRepresentable>(_ key: String, as _: Choice.Type) -> Choice
+    where Choice.RawValue == String {
+        guard let value = Choice(rawValue: string(key)) else { missing(key, "\(Choice.self)") }
+        return value
+    }
+}
+
+// MARK: - Checking
+
+/// Checks a parsed document against the board-file schema and builds the `BoardFile`.
+struct BoardChecker {
+    let file: String
+    let root: TOMLTable
+
+    func fail(_ line: Int?, _ key: String?, _ message: String) -> BoardFileError {
+        BoardFileError(file: file, line: line, key: key, message: message)
+    }
+
+    func check() throws(BoardFileError) -> BoardFile {
+        try checkTopLevel()
+        guard let boardTable = root["board"]?.tableValue else {
+            throw fail(
+                nil, "board",
+                "missing section [board]: every board file needs [board] with \(BoardSchema.board.allowedKeys)")
+        }
+        let board = try checkSection(boardTable, path: "board", schema: BoardSchema.board)
+        let transport = board.choice("transport", as: TransportKind.self)
+        var defaultChip: String?
+        if let gpioTable = root["gpio"]?.tableValue {
+            defaultChip = try checkSection(gpioTable, path: "gpio", schema: BoardSchema.gpio).optionalString("chip")
+        }
+
+        let buses = try i2cBuses(transport: transport)
+        let thermocouples = try thermocouples(buses: buses)
+        let heaters = try heaters(transport: transport, defaultChip: defaultChip, thermocouples: thermocouples)
+        let valves = try valves(transport: transport, defaultChip: defaultChip)
+        try checkDistinctLines(heaters.map { ($0.config.name, "heater", $0.config.line, $0.section) }
+            + valves.map { ($0.config.name, "valve", $0.config.line, $0.section) })
+        let twin = try twin(transport: transport, transportLine: board.line(of: "transport"), heaters: heaters)
+
+        return BoardFile(
+            path: file,
+            name: board.string("name"),
+            description: board.string("description"),
+            transport: transport,
+            defaultGPIOChip: defaultChip,
+            i2cBuses: buses,
+            thermocouples: thermocouples.map(\.config),
+            heaters: heaters.map(\.config),
+            valves: valves.map(\.config),
+            twin: twin)
+    }
+
+    // MARK: Shape
+
+    /// Only known sections, each a table.
+    func checkTopLevel() throws(BoardFileError) {
+        let sectionList = BoardSchema.sections.joined(separator: ", ")
+        for entry in root.entries {
+            guard BoardSchema.sections.contains(entry.key) else {
+                if entry.value.tableValue != nil {
+                    throw fail(entry.line, entry.key, "unknown section [\(entry.key)]; allowed: \(sectionList)")
+                }
+                throw fail(
+                    entry.line, entry.key,
+                    "unknown key \(entry.key) outside any section; allowed sections: \(sectionList)")
+            }
+            guard entry.value.tableValue != nil else {
+                let shape = BoardSchema.namedKinds.contains(entry.key)
+                    ? "named sections [\(entry.key).<name>]" : "a section [\(entry.key)]"
+                throw fail(
+                    entry.line, entry.key,
+                    "\(entry.key) must be \(shape), found \(entry.value.kindDescription)")
+            }
+        }
+    }
+
+    /// The `[kind.<name>]` sections of a kind, in file order, with their names checked.
+    func namedSections(_ kind: String) throws(BoardFileError) -> [(name: String, table: TOMLTable)] {
+        guard let kindTable = root[kind]?.tableValue else { return [] }
+        if kindTable.origin == .header {
+            throw fail(
+                kindTable.line, kind,
+                "[\(kind)] needs a name: write [\(kind).<name>], a name being "
+                    + "a lowercase letter followed by lowercase letters, digits or _")
+        }
+        var sections: [(name: String, table: TOMLTable)] = []
+        for entry in kindTable.entries {
+            let path = "\(kind).\(entry.key)"
+            guard let table = entry.value.tableValue else {
+                throw fail(
+                    entry.line, path,
+                    "\(path) = \(render(entry.value)) is not in a named section: keys go in [\(kind).<name>]")
+            }
+            try checkName(entry.key, kind: kind, line: table.line)
+            sections.append((entry.key, table))
+        }
+        return sections
+    }
+
+    func checkName(_ name: String, kind: String, line: Int) throws(BoardFileError) {
+        let bytes = Array(name.utf8)
+        let isLowercaseLetter: (UInt8) -> Bool = { $0 >= 0x61 && $0 <= 0x7A }
+        let isValid = bytes.first.map(isLowercaseLetter) == true
+            && bytes.allSatisfy { isLowercaseLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+        guard isValid else {
+            throw fail(
+                line, "\(kind).\(name)",
+                "invalid name \(render(.string(name))) in [\(kind).\(name)]: "
+                    + "a name is a lowercase letter followed by lowercase letters, digits or _")
+        }
+    }
+
+    // MARK: Keys
+
+    /// Checks every key of `table` against `schema` (unknown keys, types, ranges), then that the
+    /// required ones are present; fills in defaults. Entries for which `skip` is true are left to
+    /// the caller.
+    func checkSection(
+        _ table: TOMLTable, path: String, schema: SectionSchema, skip: (TOMLTable.Entry) -> Bool = { _ in false }
+    ) throws(BoardFileError) -> CheckedSection {
+        var section = CheckedSection(path: path, line: table.line)
+        for entry in table.entries where !skip(entry) {
+            let keyPath = "\(path).\(entry.key)"
+            guard let keyRule = schema.rule(for: entry.key) else {
+                throw fail(entry.line, keyPath, "unknown key \(keyPath); allowed: \(schema.allowedKeys)")
+            }
+            let value = try checkValue(entry, rule: keyRule.rule, keyPath: keyPath)
+            section.set(entry.key, value, line: entry.line)
+        }
+        for keyRule in schema.keys where !section.isPresent(keyRule.key) {
+            switch keyRule.presence {
+            case .required:
+                let keyPath = "\(path).\(keyRule.key)"
+                let expected = [keyRule.rule.expectedType, keyRule.rule.allowance].compactMap { $0 }
+                throw fail(
+                    table.line, keyPath,
+                    "missing required key \(keyPath): \(expected.joined(separator: ", "))")
+            case .optional:
+                break
+            case .defaulted(let value):
+                section.set(keyRule.key, value, line: nil)
+            }
+        }
+        return section
+    }
+
+    func checkValue(_ entry: TOMLTable.Entry, rule: ValueRule, keyPath: String) throws(BoardFileError) -> BoardScalar {
+        let value = entry.value
+        let written = "\(keyPath) = \(render(value, hex: rule.isHex))"
+        func wrongType() -> BoardFileError {
+            let subject = value.tableValue == nil ? written : keyPath
+            return fail(
+                entry.line, keyPath,
+                "\(subject) has the wrong type: expected \(rule.expectedType), found \(value.kindDescription)")
+        }
+        func outOfRange() -> BoardFileError {
+            fail(entry.line, keyPath, "\(written) is out of range: \(rule.allowance ?? "")")
+        }
+        func notAChoice() -> BoardFileError {
+            fail(
+                entry.line, keyPath,
+                "\(written) is not one of the allowed values: \(String((rule.allowance ?? "").dropFirst("allowed ".count)))")
+        }
+
+        switch rule {
+        case .text, .nonEmptyText, .choice:
+            guard case .string(let text) = value.content else { throw wrongType() }
+            if case .nonEmptyText = rule, text.isEmpty {
+                throw fail(entry.line, keyPath, "\(keyPath) must not be empty")
+            }
+            if case .choice(let options) = rule, !options.contains(text) { throw notAChoice() }
+            return .string(text)
+        case .integer(let range, _, _):
+            guard case .integer(let integer) = value.content else { throw wrongType() }
+            guard range.contains(integer) else { throw outOfRange() }
+            return .integer(integer)
+        case .integerChoice(let options):
+            guard case .integer(let integer) = value.content else { throw wrongType() }
+            guard options.contains(integer) else { throw notAChoice() }
+            return .integer(integer)
+        case .number(let lower, let lowerExcluded, let upper, _):
+            let number: Double
+            switch value.content {
+            case .integer(let integer): number = Double(integer)
+            case .float(let float): number = float
+            default: throw wrongType()
+            }
+            let aboveLower = lowerExcluded ? number > lower : number >= lower
+            guard aboveLower && number <= upper else { throw outOfRange() }
+            return .number(number)
+        case .finiteNumber:
+            let number: Double
+            switch value.content {
+            case .integer(let integer): number = Double(integer)
+            case .float(let float): number = float
+            default: throw wrongType()
+            }
+            guard number.isFinite else { throw outOfRange() }
+            return .number(number)
+        case .boolean:
+            guard case .boolean(let flag) = value.content else { throw wrongType() }
+            return .boolean(flag)
+        }
+    }
+
+    // MARK: Sections
+
+    func i2cBuses(transport: TransportKind) throws(BoardFileError) -> [I2CBusConfig] {
+        var buses: [I2CBusConfig] = []
+        for (name, table) in try namedSections("i2c") {
+            let path = "i2c.\(name)"
+            let section = try checkSection(table, path: path, schema: BoardSchema.i2c)
+            let device = section.optionalString("device")
+            switch (transport, device) {
+            case (.twin, .some(let device)):
+                throw fail(
+                    section.line(of: "device"), "\(path).device",
+                    "\(path).device = \(render(.string(device))) is not allowed when board.transport = \"twin\": the twin simulates the bus")
+            case (.linux, .none):
+                throw fail(
+                    section.line, "\(path).device",
+                    "missing required key \(path).device: the i2c-dev node, /dev/i2c-<N> (required when board.transport = \"linux\")")
+            case (.linux, .some(let device)) where !Self.isI2CDeviceNode(device):
+                throw fail(
+                    section.line(of: "device"), "\(path).device",
+                    "\(path).device = \(render(.string(device))) is not an i2c-dev node: expected /dev/i2c-<N>")
+            default:
+                break
+            }
+            buses.append(I2CBusConfig(name: name, device: device))
+        }
+        return buses
+    }
+
+    /// `/dev/i2c-<N>`.
+    static func isI2CDeviceNode(_ device: String) -> Bool {
+        let prefix = "/dev/i2c-"
+        guard device.hasPrefix(prefix) else { return false }
+        let number = device.utf8.dropFirst(prefix.utf8.count)
+        return !number.isEmpty && number.count <= 4 && number.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    func thermocouples(buses: [I2CBusConfig]) throws(BoardFileError) -> [(config: ThermocoupleConfig, section: CheckedSection)] {
+        var result: [(config: ThermocoupleConfig, section: CheckedSection)] = []
+        for (name, table) in try namedSections("thermocouple") {
+            let path = "thermocouple.\(name)"
+            let section = try checkSection(table, path: path, schema: BoardSchema.thermocouple)
+
+            let bus = section.string("bus")
+            guard buses.contains(where: { $0.name == bus }) else {
+                throw fail(
+                    section.line(of: "bus"), "\(path).bus",
+                    "\(path).bus = \(render(.string(bus))) names no [i2c.\(bus)] section; defined: \(Self.list(buses.map(\.name)))")
+            }
+
+            let type = section.choice("type", as: ThermocoupleType.self)
+            let typeRange = type.nistRangeC
+            for key in ["min_c", "max_c"] where !typeRange.contains(section.number(key)) {
+                throw fail(
+                    section.line(of: key), "\(path).\(key)",
+                    "\(path).\(key) = \(renderNumber(section.number(key))) is out of range for a type "
+                        + "\(type.rawValue) thermocouple: allowed \(renderNumber(typeRange.lowerBound)) to "
+                        + "\(renderNumber(typeRange.upperBound)) (°C)")
+            }
+            let minC = section.number("min_c")
+            let maxC = section.number("max_c")
+            guard minC < maxC else {
+                throw fail(
+                    section.line(of: "min_c"), "\(path).min_c",
+                    "\(path).min_c = \(renderNumber(minC)) must be below \(path).max_c = \(renderNumber(maxC))")
+            }
+
+            // The schema bounds these, so the conversions are exact.
+            let address = UInt8(clamping: section.integer("address"))
+            if let other = result.first(where: { $0.config.bus == bus && $0.config.address == address }) {
+                throw fail(
+                    section.line(of: "address"), "\(path).address",
+                    "\(path).address = \(renderInteger(Int64(address), hex: true)) is already used on bus \(bus) "
+                        + "by thermocouple.\(other.config.name) (line \(other.section.line(of: "address")))")
+            }
+
+            let config = ThermocoupleConfig(
+                name: name, bus: bus, address: address,
+                part: section.choice("part", as: ThermocouplePart.self),
+                type: type,
+                filter: UInt8(clamping: section.integer("filter")),
+                adcBits: Int(section.integer("adc_bits")),
+                minC: minC, maxC: maxC)
+            result.append((config, section))
+        }
+        return result
+    }
+
+    /// The chip, offset and sense of an output, the chip falling back to `[gpio] chip` and, on the
+    /// twin, to "twin".
+    func outputLine(
+        _ section: CheckedSection, transport: TransportKind, defaultChip: String?
+    ) throws(BoardFileError) -> LineConfig {
+        let chip: String
+        if let own = section.optionalString("chip") ?? defaultChip {
+            chip = own
+        } else if transport == .twin {
+            chip = "twin"
+        } else {
+            throw fail(
+                section.line, "\(section.path).chip",
+                "missing required key \(section.path).chip: a linux board needs the output's GPIO chip here or a default in [gpio] chip")
+        }
+        return LineConfig(
+            chip: chip, offset: Int(section.integer("line")), activeHigh: section.string("active") == "high")
+    }
+
+    func heaters(
+        transport: TransportKind, defaultChip: String?,
+        thermocouples: [(config: ThermocoupleConfig, section: CheckedSection)]
+    ) throws(BoardFileError) -> [(config: HeaterConfig, section: CheckedSection)] {
+        var result: [(config: HeaterConfig, section: CheckedSection)] = []
+        for (name, table) in try namedSections("heater") {
+            let path = "heater.\(name)"
+            let section = try checkSection(table, path: path, schema: BoardSchema.heater)
+            let line = try outputLine(section, transport: transport, defaultChip: defaultChip)
+
+            let thermocoupleName = section.string("thermocouple")
+            guard let thermocouple = thermocouples.first(where: { $0.config.name == thermocoupleName })?.config else {
+                throw fail(
+                    section.line(of: "thermocouple"), "\(path).thermocouple",
+                    "\(path).thermocouple = \(render(.string(thermocoupleName))) names no "
+                        + "[thermocouple.\(thermocoupleName)] section; defined: \(Self.list(thermocouples.map(\.config.name)))")
+            }
+            let maxC = section.number("max_c")
+            guard maxC <= thermocouple.maxC else {
+                throw fail(
+                    section.line(of: "max_c"), "\(path).max_c",
+                    "\(path).max_c = \(renderNumber(maxC)) is above thermocouple.\(thermocouple.name).max_c = "
+                        + "\(renderNumber(thermocouple.maxC)): a heater's limit must lie within its thermocouple's plausible range")
+            }
+
+            let config = HeaterConfig(
+                name: name, line: line, periodMs: Int(section.integer("period_ms")),
+                maxDuty: section.number("max_duty"), thermocouple: thermocoupleName, maxC: maxC)
+            result.append((config, section))
+        }
+        return result
+    }
+
+    func valves(
+        transport: TransportKind, defaultChip: String?
+    ) throws(BoardFileError) -> [(config: ValveConfig, section: CheckedSection)] {
+        var result: [(config: ValveConfig, section: CheckedSection)] = []
+        for (name, table) in try namedSections("valve") {
+            let section = try checkSection(table, path: "valve.\(name)", schema: BoardSchema.valve)
+            let config = ValveConfig(
+                name: name, line: try outputLine(section, transport: transport, defaultChip: defaultChip),
+                manualPulse: section.boolean("manual_pulse"), maxPulseMs: Int(section.integer("max_pulse_ms")))
+            result.append((config, section))
+        }
+        return result
+    }
+
+    /// No two outputs on the same chip and line. Chips are compared as written: `gpiochip0` and
+    /// `/dev/gpiochip0` are not recognised as the same chip here.
+    func checkDistinctLines(
+        _ outputs: [(name: String, kind: String, line: LineConfig, section: CheckedSection)]
+    ) throws(BoardFileError) {
+        for (index, output) in outputs.enumerated() {
+            guard let earlier = outputs[..<index].first(where: {
+                $0.line.chip == output.line.chip && $0.line.offset == output.line.offset
+            }) else { continue }
+            let path = "\(output.kind).\(output.name)"
+            throw fail(
+                output.section.line(of: "line"), "\(path).line",
+                "\(path).line = \(output.line.offset) is already used on chip \(output.line.chip) "
+                    + "by \(earlier.kind).\(earlier.name) (line \(earlier.section.line(of: "line")))")
+        }
+    }
+
+    func twin(
+        transport: TransportKind, transportLine: Int,
+        heaters: [(config: HeaterConfig, section: CheckedSection)]
+    ) throws(BoardFileError) -> TwinConfig? {
+        let twinTable = root["twin"]?.tableValue
+        guard transport == .twin else {
+            if let twinTable {
+                throw fail(
+                    twinTable.line, "twin",
+                    "[twin] is not allowed when board.transport = \"linux\": the simulated plant belongs in a twin board file")
+            }
+            return nil
+        }
+        guard let twinTable else {
+            throw fail(
+                transportLine, "twin",
+                "missing section [twin]: required when board.transport = \"twin\" (seed, ambient_c and a [twin.<heater name>] zone per heater)")
+        }
+        let settings = try checkSection(
+            twinTable, path: "twin", schema: BoardSchema.twin, skip: { $0.value.tableValue != nil })
+        let ambientC = settings.number("ambient_c")
+
+        var zones: [ThermalZoneConfig] = []
+        for entry in twinTable.entries {
+            guard let zoneTable = entry.value.tableValue else { continue }
+            let path = "twin.\(entry.key)"
+            try checkName(entry.key, kind: "twin", line: zoneTable.line)
+            guard heaters.contains(where: { $0.config.name == entry.key }) else {
+                throw fail(
+                    zoneTable.line, path,
+                    "[\(path)] names no heater: a zone is named after its [heater.<name>]; "
+                        + "defined heaters: \(Self.list(heaters.map(\.config.name)))")
+            }
+            let zone = try checkSection(zoneTable, path: path, schema: BoardSchema.zone)
+            zones.append(ThermalZoneConfig(
+                heater: entry.key,
+                heaterW: zone.number("heater_w"),
+                heatCapacityJPerK: zone.number("heat_capacity_j_per_k"),
+                lossWPerK: zone.number("loss_w_per_k"),
+                initialC: zone.optionalNumber("initial_c") ?? ambientC,
+                sensorLagS: zone.number("sensor_lag_s"),
+                sensorNoiseC: zone.number("sensor_noise_c")))
+        }
+        for heater in heaters where !zones.contains(where: { $0.heater == heater.config.name }) {
+            let name = heater.config.name
+            throw fail(
+                heater.section.line, "twin.\(name)",
+                "heater.\(name) has no thermal zone: add [twin.\(name)] (required when board.transport = \"twin\")")
+        }
+        return TwinConfig(seed: UInt64(clamping: settings.integer("seed")), ambientC: ambientC, zones: zones)
+    }
+
+    static func list(_ names: [String]) -> String {
+        names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,44 @@
+import Config
+import LinuxIO
+import Transports
+
+/// Real hardware: `/dev/i2c-N` through i2c-dev and libi2c, GPIO lines through libgpiod, and the
+/// monotonic clock. Each GPIO chip is opened once and shared by the lines on it.
+public final class LinuxTransportFactory: TransportFactory {
+    public let clock: RigClock
+    private let system: any LinuxSystem
+    private var chips: [String: GPIOChip] = [:]
+
+    public init(board: BoardFile, system: any LinuxSystem = LiveLinuxSystem()) {
+        self.system = system
+        clock = MonotonicClock(system: system)
+    }
+
+    public func makeI2CBus(_ bus: I2CBusConfig) throws(RigError) -> I2CBus {
+        guard let device = bus.device else {
+            throw RigError(part: "i2c.\(bus.name)", action: "open", detail: "no device path in the board file")
+        }
+        do {
+            return try LinuxI2CBus(path: device, system: system)
+        } catch {
+            throw RigError(part: "i2c.\(bus.name)", action: "open", underlying: error)
+        }
+    }
+
+    public func makeOutputLine(_ output: OutputConfig, offLevel: Bool) throws(RigError) -> OutputLine {
+        do {
+            let chip = try chip(output.line.chip)
+            return try GPIOOutputLine(
+                chip: chip, offset: UInt32(output.line.offset), id: output.id, defaultHigh: offLevel)
+        } catch {
+            throw RigError(part: output.id, action: "request output", underlying: error)
+        }
+    }
+
+    private func chip(_ locator: String) throws(OutputLineError) -> GPIOChip {
+        if let open = chips[locator] { return open }
+        let chip = try GPIOChip(GPIOChipLocator(parsing: locator), system: system)
+        chips[locator] = chip
+        return chip
+    }
+}

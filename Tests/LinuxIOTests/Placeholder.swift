@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderLinuxIOTests() { #expect(Bool(true)) }
