@@ -35,14 +35,16 @@ let package = Package(
 
         .executableTarget(
             name: "aliquot",
-            dependencies: ["Rig", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "aliquot-bench", dependencies: ["Rig"]),
+            dependencies: [
+                "Rig", "Config", "Devices", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "aliquot-bench", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports"]),
 
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Twin", "Transports"]),
         .testTarget(name: "TwinTests", dependencies: ["Twin", "Transports"]),
-        .testTarget(name: "RigTests", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports"]),
+        .testTarget(name: "RigTests", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports", "aliquot"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -42,7 +42,20 @@ public struct TimeProportioning: Equatable, Sendable {
             windowDuty = requestedDuty
         }
         let elapsed = now.nanoseconds - windowStart!.nanoseconds
-        return Double(elapsed) < windowDuty * Double(periodNanoseconds)
+        return elapsed < onNanoseconds
+    }
+
+    /// The next instant after `now` at which the level can change: the end of the on part of the
+    /// window, or the start of the next window. A loop that wakes then switches the SSR on time
+    /// to the nanosecond, whatever its sampling interval.
+    public func nextChange(after now: MonotonicInstant) -> MonotonicInstant {
+        guard let start = windowStart else { return now }
+        let onEnd = start.adding(nanoseconds: onNanoseconds)
+        return now < onEnd ? onEnd : start.adding(nanoseconds: periodNanoseconds)
+    }
+
+    private var onNanoseconds: Int64 {
+        Int64((windowDuty * Double(periodNanoseconds)).rounded())
     }
 }
 
@@ -68,6 +81,11 @@ public final class HeaterOutput {
     /// Drives the SSR to where the window says it should be at `now`.
     public func update(at now: MonotonicInstant) throws(OutputLineError) {
         try output.set(on: proportioning.level(at: now))
+    }
+
+    /// When the SSR may next need switching (see `TimeProportioning.nextChange(after:)`).
+    public func nextChange(after now: MonotonicInstant) -> MonotonicInstant {
+        proportioning.nextChange(after: now)
     }
 
     /// Duty 0 and the line written off.

@@ -68,18 +68,28 @@ extension Rig {
             let start = clock.now()
             let step = Int64((plan.interval * 1e9).rounded())
             let end = plan.seconds.map { start.adding(seconds: $0) }
-            var tick: Int64 = 0
+            var samplesTaken: Int64 = 0
+            var nextSample = start
             while !shouldStop() {
                 let now = clock.now()
-                var snapshot = sample()
-                snapshot.cuts = applyHardLimits(snapshot, duties: plan.duties)
-                try driveHeaters(at: now)
-                snapshot.outputs = outputSamples()
-                onSample(snapshot)
-                tick += 1
-                let deadline = start.adding(nanoseconds: tick * step)
-                if let end, deadline > end { break }
-                do { try clock.sleep(until: deadline) } catch {
+                if now >= nextSample {
+                    var snapshot = sample()
+                    snapshot.cuts = applyHardLimits(snapshot, duties: plan.duties)
+                    try driveHeaters(at: now)
+                    snapshot.outputs = outputSamples()
+                    onSample(snapshot)
+                    samplesTaken += 1
+                    nextSample = start.adding(nanoseconds: samplesTaken * step)
+                    if let end, nextSample > end { break }
+                } else {
+                    try driveHeaters(at: now)
+                }
+                // Wake for the next sample, or earlier when a heater's window needs the SSR switched.
+                var wake = nextSample
+                for heater in heaters where heater.output.duty > 0 {
+                    wake = min(wake, heater.output.nextChange(after: now))
+                }
+                do { try clock.sleep(until: wake) } catch {
                     throw RigError(part: "clock", action: "sleep", underlying: error)
                 }
             }

@@ -10,7 +10,7 @@ public struct RigSnapshot: Sendable {
         public var hotCelsius: Double?
         public var coldCelsius: Double?
         /// A converter-reported sensor fault (open, short, input range).
-        public var fault: String?
+        public var fault: ThermocoupleFault?
         /// A failed read (after the driver's retry), with its context.
         public var error: String?
 
@@ -52,7 +52,7 @@ extension Rig {
                 let reading = try thermocouple.converter.read()
                 sample.hotCelsius = reading.hotJunctionCelsius
                 sample.coldCelsius = reading.coldJunctionCelsius
-                sample.fault = reading.fault.map { String(describing: $0) }
+                sample.fault = reading.fault
             } catch {
                 sample.error = String(describing: error)
             }

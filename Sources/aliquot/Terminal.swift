@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Devices
 import Rig
 
 /// Set by SIGINT/SIGTERM; the monitor loop asks before each tick and ends in the safe state.
@@ -72,7 +73,11 @@ struct MonitorTable {
             if let error = sample.error {
                 hot = error.contains("noAcknowledge") ? "NO ACK" : "ERROR"
             } else if let fault = sample.fault {
-                hot = fault.uppercased()
+                switch fault {
+                case .openCircuit: hot = "OPEN"
+                case .shortCircuit: hot = "SHORT"
+                case .inputRangeExceeded: hot = "RANGE"
+                }
             } else {
                 hot = sample.hotCelsius.map { fixed($0, 2) } ?? "-"
             }

@@ -43,6 +43,26 @@ struct TimeProportioningTests {
         do { let on = pwm.level(at: MonotonicInstant(nanoseconds: 3_600_000_000)); #expect(on == false) }
     }
 
+    @Test func nextChangeIsTheEndOfTheOnPartThenTheNextWindow() {
+        var pwm = TimeProportioning(periodNanoseconds: 1_000_000_000, maxDuty: 1)
+        pwm.setDuty(0.37)
+        let start = MonotonicInstant(nanoseconds: 10_000_000_000)
+        #expect(pwm.nextChange(after: start) == start)  // no window yet: look now
+        _ = pwm.level(at: start)
+        #expect(pwm.nextChange(after: start) == start.adding(nanoseconds: 370_000_000))
+        #expect(pwm.nextChange(after: start.adding(nanoseconds: 370_000_000)) == start.adding(nanoseconds: 1_000_000_000))
+        // Waking exactly at each change reproduces the duty to the nanosecond.
+        var now = start
+        var onTime: Int64 = 0
+        while now < start.adding(nanoseconds: 100_000_000_000) {
+            let on = pwm.level(at: now)
+            let next = pwm.nextChange(after: now)
+            if on { onTime += next.nanoseconds - now.nanoseconds }
+            now = next
+        }
+        #expect(onTime == 37_000_000_000)
+    }
+
     @Test func dutyCycleOverManyWindowsMatches() {
         var pwm = TimeProportioning(periodNanoseconds: 1_000_000_000, maxDuty: 1)
         pwm.setDuty(0.37)
