@@ -30,12 +30,12 @@ build: deps
 
 ## run: the main job on the twin (the board file decides twin or hardware).
 run: build
-	$(SWIFT) run --skip-build aliquot monitor --board $(BOARD) --seconds 30 --duty heater.reactor=0.6
+	$(SWIFT) run --skip-build aliquot monitor --board $(BOARD) --seconds 20 --interval 0.5 --duty heater.reactor=0.6 --duty heater.syringe=0.3
 
 ## test: every test, then the board binary's size limit.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory size
 
 ## release: the board binary, static Swift stdlib, stripped.
