@@ -78,7 +78,9 @@ public final class MCP9600Simulator: SimulatedI2CTarget {
         case manual
     }
 
-    /// Register pointers.
+    /// Register pointers. Declared again here, from the datasheet, rather than shared with the
+    /// driver: the simulator is an independent reading of the part, so a wrong constant in one is
+    /// caught by the tests of the other.
     public enum Register {
         public static let hotJunction: UInt8 = 0x00
         public static let junctionDelta: UInt8 = 0x01
