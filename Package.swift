@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// Aliquot: the controller of an automated hot-injection batch microreactor.
-/// Modules depend one way, downwards: aliquot -> Rig -> (Devices, Twin, LinuxIO, Config) -> Transports.
+/// Modules depend one way, downwards: aliquot -> Rig -> (Control, Spectra, Learning, Devices, Twin,
+/// LinuxIO, Config) -> Transports.
 let package = Package(
     name: "Aliquot",
     products: [
@@ -10,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Test-only: counts heap allocations to prove the control tick allocates nothing.
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // C libraries of the board OS, reached through small system-library targets.
@@ -28,10 +31,15 @@ let package = Package(
         // libm: Double rounding in the instants.
         .target(name: "Transports", linkerSettings: [.linkedLibrary("m")]),
         .target(name: "Config"),
-        .target(name: "LinuxIO", dependencies: ["Transports", "CGPIODShim", "CI2C"]),
+        .target(name: "LinuxIO", dependencies: ["Transports", "CGPIODShim", "CI2C", "CLibUSB"]),
         .target(name: "Devices", dependencies: ["Transports"]),
         .target(name: "Twin", dependencies: ["Transports"]),
-        .target(name: "Rig", dependencies: ["Transports", "Config", "LinuxIO", "Devices", "Twin"]),
+        .target(name: "Control", dependencies: ["Transports", "Devices"]),
+        .target(name: "Spectra"),
+        .target(name: "Learning"),
+        .target(
+            name: "Rig",
+            dependencies: ["Transports", "Config", "LinuxIO", "Devices", "Twin", "Control", "Spectra", "Learning"]),
 
         .executableTarget(
             name: "aliquot",
@@ -44,6 +52,15 @@ let package = Package(
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Twin", "Transports"]),
         .testTarget(name: "TwinTests", dependencies: ["Twin", "Transports"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Devices", "Twin", "Transports"]),
+        .testTarget(name: "SpectraTests", dependencies: ["Spectra"]),
+        .testTarget(name: "LearningTests", dependencies: ["Learning"]),
+        .testTarget(
+            name: "AllocationTests",
+            dependencies: [
+                "Control", "Rig", "Devices", "Twin", "Transports",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ]),
         .testTarget(name: "RigTests", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports", "aliquot"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,1 @@
+// The Control module; its parts arrive in their own files.

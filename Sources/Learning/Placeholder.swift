@@ -1,0 +1,1 @@
+// The Learning module; its parts arrive in their own files.

@@ -1,0 +1,1 @@
+// The Spectra module; its parts arrive in their own files.
