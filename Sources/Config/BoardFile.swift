@@ -22,13 +22,15 @@ public struct BoardFile: Equatable, Sendable {
     public var heaters: [HeaterConfig]
     /// `[valve.<name>]` sections, in file order.
     public var valves: [ValveConfig]
+    /// `[control]`: the control loop's period and dead-man timeout (defaults when absent).
+    public var control: ControlConfig
     /// `[twin]` and `[twin.<heater name>]`: required when `transport` is `twin`, refused otherwise.
     public var twin: TwinConfig?
 
     public init(
         path: String, name: String, description: String, transport: TransportKind,
         defaultGPIOChip: String?, i2cBuses: [I2CBusConfig], thermocouples: [ThermocoupleConfig],
-        heaters: [HeaterConfig], valves: [ValveConfig], twin: TwinConfig?
+        heaters: [HeaterConfig], valves: [ValveConfig], control: ControlConfig = .defaults, twin: TwinConfig?
     ) {
         self.path = path
         self.name = name
@@ -39,6 +41,7 @@ public struct BoardFile: Equatable, Sendable {
         self.thermocouples = thermocouples
         self.heaters = heaters
         self.valves = valves
+        self.control = control
         self.twin = twin
     }
 
@@ -46,6 +49,18 @@ public struct BoardFile: Equatable, Sendable {
     public var outputs: [OutputConfig] {
         heaters.map { OutputConfig(id: "heater.\($0.name)", line: $0.line) }
             + valves.map { OutputConfig(id: "valve.\($0.name)", line: $0.line) }
+    }
+
+    /// The range the safety supervisor holds heater `name`'s reading to: from its thermocouple's
+    /// `min_c` to the heater's own `max_c` (`SafetyLimits.minCelsius`, `maxCelsius`). Nil if there
+    /// is no such heater (or, in a board not from the loader, the range is empty: the loader
+    /// refuses a heater `max_c` not above its thermocouple's `min_c`).
+    public func safetyRangeCelsius(ofHeater name: String) -> ClosedRange<Double>? {
+        guard let heater = heaters.first(where: { $0.name == name }),
+            let thermocouple = thermocouples.first(where: { $0.name == heater.thermocouple }),
+            thermocouple.minC < heater.maxC
+        else { return nil }
+        return thermocouple.minC...heater.maxC
     }
 }
 
@@ -156,10 +171,12 @@ public struct HeaterConfig: Equatable, Sendable {
     /// `max_c`: the hard limit of what this heats, 0...400 °C (the reactor is rated 400 °C);
     /// at most the thermocouple's `max_c`.
     public var maxC: Double
+    /// The safety supervisor's limits for this heater's loop (the `SafetyLimits` keys).
+    public var safety: HeaterSafetyConfig
 
     public init(
         name: String, line: LineConfig, periodMs: Int, maxDuty: Double, thermocouple: String,
-        maxC: Double
+        maxC: Double, safety: HeaterSafetyConfig = .defaults
     ) {
         self.name = name
         self.line = line
@@ -167,7 +184,82 @@ public struct HeaterConfig: Equatable, Sendable {
         self.maxDuty = maxDuty
         self.thermocouple = thermocouple
         self.maxC = maxC
+        self.safety = safety
     }
+}
+
+/// The safety keys of `[heater.<name>]`, one to one with the Control module's `SafetyLimits`
+/// (whose `minCelsius` is the thermocouple's `min_c` and `maxCelsius` the heater's `max_c`; see
+/// `BoardFile.safetyRangeCelsius(ofHeater:)`). Every key is optional; `defaults` holds the values
+/// used when it is absent. The checks follow Klipper's `verify_heater` (heating gain within a
+/// time, a hysteresis, an error integral) with the scheduled injection window on top.
+public struct HeaterSafetyConfig: Equatable, Sendable {
+    /// `stale_after_s`: no new reading for this long trips (`SafetyLimits.staleAfterSeconds`), 0.1...60 s,
+    /// above the loop period.
+    public var staleAfterS: Double
+    /// `stuck_after_s`: a reading exactly constant this long while heating trips, 1...3600 s.
+    public var stuckAfterS: Double
+    /// `heating_gain_c`: the rise required after a setpoint increase, 0.1...50 °C ...
+    public var heatingGainC: Double
+    /// ... `heating_gain_within_s`: within this time, 1...600 s.
+    public var heatingGainWithinS: Double
+    /// `runaway_error_integral_c_s`: the Klipper `max_error` integral of (setpoint − hysteresis − T), 1...10000 °C·s.
+    public var runawayErrorIntegralCS: Double
+    /// `runaway_hysteresis_c`: Klipper's `hysteresis`, 0.1...50 °C.
+    public var runawayHysteresisC: Double
+    /// `stuck_on_rise_c`: a rise this large with the heater off and above setpoint means the
+    /// heater is stuck on, 0.1...100 °C ...
+    public var stuckOnRiseC: Double
+    /// ... `stuck_on_within_s`: within this time, 1...600 s.
+    public var stuckOnWithinS: Double
+    /// `injection_window_s`: the bounded window after a scheduled injection in which the drop is
+    /// allowed, 0...120 s (0: this loop never takes injections).
+    public var injectionWindowS: Double
+    /// `max_tick_gap_s`: a gap between two control steps above this is a loop stall, 0.01...10 s;
+    /// above the loop period and below the dead-man timeout (`[control]`).
+    public var maxTickGapS: Double
+
+    public init(
+        staleAfterS: Double, stuckAfterS: Double, heatingGainC: Double, heatingGainWithinS: Double,
+        runawayErrorIntegralCS: Double, runawayHysteresisC: Double, stuckOnRiseC: Double, stuckOnWithinS: Double,
+        injectionWindowS: Double, maxTickGapS: Double
+    ) {
+        self.staleAfterS = staleAfterS
+        self.stuckAfterS = stuckAfterS
+        self.heatingGainC = heatingGainC
+        self.heatingGainWithinS = heatingGainWithinS
+        self.runawayErrorIntegralCS = runawayErrorIntegralCS
+        self.runawayHysteresisC = runawayHysteresisC
+        self.stuckOnRiseC = stuckOnRiseC
+        self.stuckOnWithinS = stuckOnWithinS
+        self.injectionWindowS = injectionWindowS
+        self.maxTickGapS = maxTickGapS
+    }
+
+    /// The values of absent keys: Klipper's `verify_heater` defaults for the gain and runaway
+    /// checks (2 °C within 20 s, 5 °C hysteresis, 120 °C·s), a stale reading after 2 s (several
+    /// 18-bit conversions missed), a stuck one after 30 s, stuck-on at 10 °C within 60 s (above the
+    /// liquid's natural overshoot after a cut), a 30 s injection window (the liquid recovers with
+    /// τ ≈ 4 s) and a stall at 0.5 s (five 100 ms periods, well under the 2 s dead-man).
+    public static let defaults = HeaterSafetyConfig(
+        staleAfterS: 2, stuckAfterS: 30, heatingGainC: 2, heatingGainWithinS: 20, runawayErrorIntegralCS: 120,
+        runawayHysteresisC: 5, stuckOnRiseC: 10, stuckOnWithinS: 60, injectionWindowS: 30, maxTickGapS: 0.5)
+}
+
+/// `[control]`: the real-time control loop.
+public struct ControlConfig: Equatable, Sendable {
+    /// `period_ms`: the loop period, 10...1000 ms (default 100).
+    public var periodMs: Int
+    /// `dead_man_s`: the dead-man thread forces every heater off when the loop has not ticked for
+    /// this long, 0.5...3 s (default 2).
+    public var deadManS: Double
+
+    public init(periodMs: Int, deadManS: Double) {
+        self.periodMs = periodMs
+        self.deadManS = deadManS
+    }
+
+    public static let defaults = ControlConfig(periodMs: 100, deadManS: 2)
 }
 
 /// `[valve.<name>]`: a solenoid valve.
@@ -203,8 +295,9 @@ public struct TwinConfig: Equatable, Sendable {
     }
 }
 
-/// `[twin.<heater name>]`: a lumped first-order thermal zone heated by that heater and measured by
-/// that heater's thermocouple.
+/// `[twin.<heater name>]`: a lumped thermal zone heated by that heater and measured by that
+/// heater's thermocouple: a heated body (block, syringe) and, with `coupling_w_per_k`, a stirred
+/// liquid charge inside it (the reactor).
 public struct ThermalZoneConfig: Equatable, Sendable {
     /// The heater's name (`reactor` for `[twin.reactor]` and `[heater.reactor]`).
     public var heater: String
@@ -220,10 +313,16 @@ public struct ThermalZoneConfig: Equatable, Sendable {
     public var sensorLagS: Double
     /// `sensor_noise_c`: standard deviation of the reading noise, 0...5 °C (default 0).
     public var sensorNoiseC: Double
+    /// The liquid compartment (present when `coupling_w_per_k` is given); nil: the body alone.
+    public var charge: LiquidChargeConfig?
+    /// `solidifies_below_c`: what the zone keeps warm (the Cd-oleate stock) solidifies below this,
+    /// -10...200 °C, below the heater's `max_c` (optional).
+    public var solidifiesBelowC: Double?
 
     public init(
         heater: String, heaterW: Double, heatCapacityJPerK: Double, lossWPerK: Double,
-        initialC: Double, sensorLagS: Double, sensorNoiseC: Double
+        initialC: Double, sensorLagS: Double, sensorNoiseC: Double, charge: LiquidChargeConfig? = nil,
+        solidifiesBelowC: Double? = nil
     ) {
         self.heater = heater
         self.heaterW = heaterW
@@ -232,5 +331,40 @@ public struct ThermalZoneConfig: Equatable, Sendable {
         self.initialC = initialC
         self.sensorLagS = sensorLagS
         self.sensorNoiseC = sensorNoiseC
+        self.charge = charge
+        self.solidifiesBelowC = solidifiesBelowC
+    }
+}
+
+/// The liquid keys of a `[twin.<heater name>]` zone: the reactor's charge, its coupling to the
+/// block, and the default scheduled injection.
+public struct LiquidChargeConfig: Equatable, Sendable {
+    /// The largest working volume of the reactor, mL (DESIGN §1: 1-3 mL): charge plus injection.
+    public static let maximumMillilitres = 3.0
+
+    /// `liquid_ml`: the charge at start, 0...3 mL (default 0: an empty reactor).
+    public var liquidML: Double
+    /// `liquid_heat_capacity_j_per_ml_k`: volumetric heat capacity, 0.5...5 J/(mL·K) (default 1.8, ODE/OA).
+    public var heatCapacityJPerMLK: Double
+    /// `coupling_w_per_k`: block–liquid conductance at 800 rpm, more than 0 up to 100 W/K.
+    public var couplingWPerK: Double
+    /// `stir_rpm`: the stirrer speed, 0...3000 rpm (default 800).
+    public var stirRPM: Double
+    /// `injection_ml`: the scheduled injection's volume, more than 0 up to 3 mL, with `liquid_ml`
+    /// at most 3 mL (optional: nil when the board schedules none).
+    public var injectionML: Double?
+    /// `injection_c`: the injected liquid's temperature, -10...100 °C (default: the room).
+    public var injectionC: Double
+
+    public init(
+        liquidML: Double, heatCapacityJPerMLK: Double, couplingWPerK: Double, stirRPM: Double,
+        injectionML: Double?, injectionC: Double
+    ) {
+        self.liquidML = liquidML
+        self.heatCapacityJPerMLK = heatCapacityJPerMLK
+        self.couplingWPerK = couplingWPerK
+        self.stirRPM = stirRPM
+        self.injectionML = injectionML
+        self.injectionC = injectionC
     }
 }

@@ -203,7 +203,7 @@ struct SectionSchema {
 /// Every section of a board file, declared.
 enum BoardSchema {
     /// Top-level sections in the order they are checked and listed.
-    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "twin"]
+    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "control", "twin"]
     /// Sections that hold named subsections only (`[heater.<name>]`).
     static let namedKinds: Set = ["i2c", "thermocouple", "heater", "valve"]
 
@@ -244,6 +244,36 @@ enum BoardSchema {
         KeyRule("max_duty", .number(lower: 0, lowerExcluded: true, upper: 1, unit: nil), .defaulted(.number(1))),
         KeyRule("thermocouple", .nonEmptyText, .required),
         KeyRule("max_c", .number(lower: 0, lowerExcluded: false, upper: 400, unit: "°C"), .required),
+    ] + heaterSafety)
+
+    /// The safety supervisor's keys of a heater (`SafetyLimits`), each defaulted from
+    /// `HeaterSafetyConfig.defaults`.
+    static let heaterSafety: [KeyRule] = {
+        let defaults = HeaterSafetyConfig.defaults
+        func key(_ name: String, _ lower: Double, _ upper: Double, _ unit: String, _ value: Double) -> KeyRule {
+            KeyRule(name, .number(lower: lower, lowerExcluded: false, upper: upper, unit: unit), .defaulted(.number(value)))
+        }
+        return [
+            key("stale_after_s", 0.1, 60, "s", defaults.staleAfterS),
+            key("stuck_after_s", 1, 3600, "s", defaults.stuckAfterS),
+            key("heating_gain_c", 0.1, 50, "°C", defaults.heatingGainC),
+            key("heating_gain_within_s", 1, 600, "s", defaults.heatingGainWithinS),
+            key("runaway_error_integral_c_s", 1, 10000, "°C·s", defaults.runawayErrorIntegralCS),
+            key("runaway_hysteresis_c", 0.1, 50, "°C", defaults.runawayHysteresisC),
+            key("stuck_on_rise_c", 0.1, 100, "°C", defaults.stuckOnRiseC),
+            key("stuck_on_within_s", 1, 600, "s", defaults.stuckOnWithinS),
+            key("injection_window_s", 0, 120, "s", defaults.injectionWindowS),
+            key("max_tick_gap_s", 0.01, 10, "s", defaults.maxTickGapS),
+        ]
+    }()
+
+    static let control = SectionSchema(keys: [
+        KeyRule(
+            "period_ms", .integer(10...1000, unit: "ms", hex: false),
+            .defaulted(.integer(Int64(ControlConfig.defaults.periodMs)))),
+        KeyRule(
+            "dead_man_s", .number(lower: 0.5, lowerExcluded: false, upper: 3, unit: "s"),
+            .defaulted(.number(ControlConfig.defaults.deadManS))),
     ])
 
     static let valve = SectionSchema(keys: outputLine + [
@@ -266,7 +296,27 @@ enum BoardSchema {
         KeyRule("initial_c", .number(lower: -10, lowerExcluded: false, upper: 400, unit: "°C"), .optional),
         KeyRule("sensor_lag_s", .number(lower: 0, lowerExcluded: false, upper: 60, unit: "s"), .defaulted(.number(0))),
         KeyRule("sensor_noise_c", .number(lower: 0, lowerExcluded: false, upper: 5, unit: "°C"), .defaulted(.number(0))),
+        // The liquid charge (the reactor): present with coupling_w_per_k; the others need it.
+        KeyRule(
+            "liquid_ml", .number(lower: 0, lowerExcluded: false, upper: LiquidChargeConfig.maximumMillilitres, unit: "mL"),
+            .optional),
+        KeyRule(
+            "liquid_heat_capacity_j_per_ml_k", .number(lower: 0.5, lowerExcluded: false, upper: 5, unit: "J/(mL·K)"),
+            .optional),
+        KeyRule("coupling_w_per_k", .number(lower: 0, lowerExcluded: true, upper: 100, unit: "W/K at 800 rpm"), .optional),
+        KeyRule("stir_rpm", .number(lower: 0, lowerExcluded: false, upper: 3000, unit: "rpm"), .optional),
+        KeyRule(
+            "injection_ml",
+            .number(lower: 0, lowerExcluded: true, upper: LiquidChargeConfig.maximumMillilitres, unit: "mL"), .optional),
+        KeyRule("injection_c", .number(lower: -10, lowerExcluded: false, upper: 100, unit: "°C"), .optional),
+        KeyRule("solidifies_below_c", .number(lower: -10, lowerExcluded: false, upper: 200, unit: "°C"), .optional),
     ])
+
+    /// The zone keys that describe liquid, meaningless without `coupling_w_per_k`.
+    static let liquidKeys = ["liquid_ml", "liquid_heat_capacity_j_per_ml_k", "stir_rpm", "injection_ml", "injection_c"]
+    /// `liquid_heat_capacity_j_per_ml_k` when absent: ODE/oleic acid near 250 °C (ρ ≈ 0.65-0.8 g/mL,
+    /// c_p ≈ 2.2-2.8 J/(g·K)).
+    static let defaultLiquidHeatCapacity = 1.8
 }
 
 // MARK: - Rendering values in messages
@@ -419,9 +469,11 @@ struct BoardChecker {
             defaultChip = try checkSection(gpioTable, path: "gpio", schema: BoardSchema.gpio).optionalString("chip")
         }
 
+        let control = try control()
         let buses = try i2cBuses(transport: transport)
         let thermocouples = try thermocouples(buses: buses)
-        let heaters = try heaters(transport: transport, defaultChip: defaultChip, thermocouples: thermocouples)
+        let heaters = try heaters(
+            transport: transport, defaultChip: defaultChip, thermocouples: thermocouples, control: control)
         let valves = try valves(transport: transport, defaultChip: defaultChip)
         try checkDistinctLines(heaters.map { ($0.config.name, "heater", $0.config.line, $0.section) }
             + valves.map { ($0.config.name, "valve", $0.config.line, $0.section) })
@@ -437,6 +489,7 @@ struct BoardChecker {
             thermocouples: thermocouples.map(\.config),
             heaters: heaters.map(\.config),
             valves: valves.map(\.config),
+            control: control,
             twin: twin)
     }
 
@@ -700,9 +753,16 @@ struct BoardChecker {
             chip: chip, offset: Int(section.integer("line")), activeHigh: section.string("active") == "high")
     }
 
+    /// `[control]`, with its defaults when absent.
+    func control() throws(BoardFileError) -> ControlConfig {
+        let table = root["control"]?.tableValue ?? TOMLTable(entries: [], line: 1, column: 1, origin: .implicit)
+        let section = try checkSection(table, path: "control", schema: BoardSchema.control)
+        return ControlConfig(periodMs: Int(section.integer("period_ms")), deadManS: section.number("dead_man_s"))
+    }
+
     func heaters(
         transport: TransportKind, defaultChip: String?,
-        thermocouples: [(config: ThermocoupleConfig, section: CheckedSection)]
+        thermocouples: [(config: ThermocoupleConfig, section: CheckedSection)], control: ControlConfig
     ) throws(BoardFileError) -> [(config: HeaterConfig, section: CheckedSection)] {
         var result: [(config: HeaterConfig, section: CheckedSection)] = []
         for (name, table) in try namedSections("heater") {
@@ -725,12 +785,53 @@ struct BoardChecker {
                         + "\(renderNumber(thermocouple.maxC)): a heater's limit must lie within its thermocouple's plausible range")
             }
 
+            guard maxC > thermocouple.minC else {
+                throw fail(
+                    section.line(of: "max_c"), "\(path).max_c",
+                    "\(path).max_c = \(renderNumber(maxC)) is not above thermocouple.\(thermocouple.name).min_c = "
+                        + "\(renderNumber(thermocouple.minC)): the safety range min_c to max_c would be empty")
+            }
+
             let config = HeaterConfig(
                 name: name, line: line, periodMs: Int(section.integer("period_ms")),
-                maxDuty: section.number("max_duty"), thermocouple: thermocoupleName, maxC: maxC)
+                maxDuty: section.number("max_duty"), thermocouple: thermocoupleName, maxC: maxC,
+                safety: try heaterSafety(section, control: control))
             result.append((config, section))
         }
         return result
+    }
+
+    /// The safety keys of a heater, with the ones that depend on the loop checked against `[control]`:
+    /// a reading and a tick are expected every period, and the loop's own stall check must act
+    /// before the dead-man.
+    func heaterSafety(_ section: CheckedSection, control: ControlConfig) throws(BoardFileError) -> HeaterSafetyConfig {
+        let path = section.path
+        let periodSeconds = Double(control.periodMs) / 1000
+        let period = "control.period_ms = \(control.periodMs) ms"
+        for key in ["stale_after_s", "max_tick_gap_s"] where section.number(key) <= periodSeconds {
+            throw fail(
+                section.line(of: key), "\(path).\(key)",
+                "\(path).\(key) = \(renderNumber(section.number(key))) is not above the loop period \(period): "
+                    + "the loop reads and ticks once a period")
+        }
+        let maxTickGap = section.number("max_tick_gap_s")
+        guard maxTickGap < control.deadManS else {
+            throw fail(
+                section.line(of: "max_tick_gap_s"), "\(path).max_tick_gap_s",
+                "\(path).max_tick_gap_s = \(renderNumber(maxTickGap)) is not below control.dead_man_s = "
+                    + "\(renderNumber(control.deadManS)): the loop's stall check must act before the dead-man")
+        }
+        return HeaterSafetyConfig(
+            staleAfterS: section.number("stale_after_s"),
+            stuckAfterS: section.number("stuck_after_s"),
+            heatingGainC: section.number("heating_gain_c"),
+            heatingGainWithinS: section.number("heating_gain_within_s"),
+            runawayErrorIntegralCS: section.number("runaway_error_integral_c_s"),
+            runawayHysteresisC: section.number("runaway_hysteresis_c"),
+            stuckOnRiseC: section.number("stuck_on_rise_c"),
+            stuckOnWithinS: section.number("stuck_on_within_s"),
+            injectionWindowS: section.number("injection_window_s"),
+            maxTickGapS: maxTickGap)
     }
 
     func valves(
@@ -798,6 +899,7 @@ struct BoardChecker {
                         + "defined heaters: \(Self.list(heaters.map(\.config.name)))")
             }
             let zone = try checkSection(zoneTable, path: path, schema: BoardSchema.zone)
+            let heater = heaters.first { $0.config.name == entry.key }?.config
             zones.append(ThermalZoneConfig(
                 heater: entry.key,
                 heaterW: zone.number("heater_w"),
@@ -805,7 +907,9 @@ struct BoardChecker {
                 lossWPerK: zone.number("loss_w_per_k"),
                 initialC: zone.optionalNumber("initial_c") ?? ambientC,
                 sensorLagS: zone.number("sensor_lag_s"),
-                sensorNoiseC: zone.number("sensor_noise_c")))
+                sensorNoiseC: zone.number("sensor_noise_c"),
+                charge: try liquidCharge(zone, ambientC: ambientC),
+                solidifiesBelowC: try solidification(zone, heater: heater)))
         }
         for heater in heaters where !zones.contains(where: { $0.heater == heater.config.name }) {
             let name = heater.config.name
@@ -814,6 +918,50 @@ struct BoardChecker {
                 "heater.\(name) has no thermal zone: add [twin.\(name)] (required when board.transport = \"twin\")")
         }
         return TwinConfig(seed: UInt64(clamping: settings.integer("seed")), ambientC: ambientC, zones: zones)
+    }
+
+    /// The liquid of a zone: none without `coupling_w_per_k` (and then no other liquid key);
+    /// charge plus scheduled injection within the reactor's working volume.
+    func liquidCharge(_ zone: CheckedSection, ambientC: Double) throws(BoardFileError) -> LiquidChargeConfig? {
+        let path = zone.path
+        guard let coupling = zone.optionalNumber("coupling_w_per_k") else {
+            if let key = BoardSchema.liquidKeys.filter({ zone.isPresent($0) }).min(by: { zone.line(of: $0) < zone.line(of: $1) }) {
+                throw fail(
+                    zone.line(of: key), "\(path).\(key)",
+                    "\(path).\(key) needs \(path).coupling_w_per_k: a zone holds liquid only when its "
+                        + "block-liquid conductance is given")
+            }
+            return nil
+        }
+        let liquid = zone.optionalNumber("liquid_ml") ?? 0
+        let injection = zone.optionalNumber("injection_ml")
+        if let injection, liquid + injection > LiquidChargeConfig.maximumMillilitres {
+            throw fail(
+                zone.line(of: "injection_ml"), "\(path).injection_ml",
+                "\(path).injection_ml = \(renderNumber(injection)) with \(path).liquid_ml = \(renderNumber(liquid)) "
+                    + "fills \(renderNumber(liquid + injection)) mL: the reactor holds at most "
+                    + "\(renderNumber(LiquidChargeConfig.maximumMillilitres)) mL")
+        }
+        return LiquidChargeConfig(
+            liquidML: liquid,
+            heatCapacityJPerMLK: zone.optionalNumber("liquid_heat_capacity_j_per_ml_k") ?? BoardSchema.defaultLiquidHeatCapacity,
+            couplingWPerK: coupling,
+            stirRPM: zone.optionalNumber("stir_rpm") ?? 800,
+            injectionML: injection,
+            injectionC: zone.optionalNumber("injection_c") ?? ambientC)
+    }
+
+    /// `solidifies_below_c`, which must lie below the heater's `max_c` (else the stock could
+    /// never be kept liquid).
+    func solidification(_ zone: CheckedSection, heater: HeaterConfig?) throws(BoardFileError) -> Double? {
+        guard let threshold = zone.optionalNumber("solidifies_below_c") else { return nil }
+        if let heater, threshold >= heater.maxC {
+            throw fail(
+                zone.line(of: "solidifies_below_c"), "\(zone.path).solidifies_below_c",
+                "\(zone.path).solidifies_below_c = \(renderNumber(threshold)) is not below heater.\(heater.name).max_c = "
+                    + "\(renderNumber(heater.maxC)): the heater could never keep it liquid")
+        }
+        return threshold
     }
 
     static func list(_ names: [String]) -> String {

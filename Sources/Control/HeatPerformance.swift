@@ -18,6 +18,24 @@ public struct HeatPerformance: Equatable, Sendable {
     /// nil if there was no injection or it never came back.
     public var injectionRecoverySeconds: Double?
 
+    public init(
+        riseSeconds: Double?, overshootCelsius: Double, settlingSeconds: Double?, steadyErrorCelsius: Double?,
+        maxSettledErrorCelsius: Double?, injectionDropCelsius: Double?, injectionRecoverySeconds: Double?
+    ) {
+        self.riseSeconds = riseSeconds
+        self.overshootCelsius = overshootCelsius
+        self.settlingSeconds = settlingSeconds
+        self.steadyErrorCelsius = steadyErrorCelsius
+        self.maxSettledErrorCelsius = maxSettledErrorCelsius
+        self.injectionDropCelsius = injectionDropCelsius
+        self.injectionRecoverySeconds = injectionRecoverySeconds
+    }
+
+    /// A run with no reading at all: nothing reached, nothing settled.
+    public static let noReadings = HeatPerformance(
+        riseSeconds: nil, overshootCelsius: 0, settlingSeconds: nil, steadyErrorCelsius: nil,
+        maxSettledErrorCelsius: nil, injectionDropCelsius: nil, injectionRecoverySeconds: nil)
+
     /// One reading of the run.
     public struct Sample: Equatable, Sendable {
         public var seconds: Double

@@ -106,6 +106,54 @@ public protocol LinuxSystem: AnyObject, Sendable {
     /// `clock_nanosleep(clock, flags, &request, NULL)`. The C call returns the error number
     /// instead of setting errno; this seam normalizes that to `value == -1` and `errno`.
     func clockNanosleep(clock: clockid_t, flags: Int32, request: timespec) -> SyscallResult
+
+    // MARK: threads, scheduling and memory locking (RealTimeThread)
+    //
+    // The pthread calls return an error number instead of setting errno; like `clockNanosleep`,
+    // the seam normalizes that to `value == -1` and `errno`.
+
+    /// `mlockall(flags)`: lock the process's pages in RAM (`MCL_CURRENT | MCL_FUTURE`).
+    func mlockall(flags: Int32) -> SyscallResult
+
+    /// `pthread_attr_init(attributes)`.
+    func pthreadAttrInit(_ attributes: UnsafeMutablePointer<pthread_attr_t>) -> SyscallResult
+
+    /// `pthread_attr_setinheritsched(attributes, inherit)` (`PTHREAD_EXPLICIT_SCHED` makes the
+    /// policy and priority below take effect instead of the creator's).
+    func pthreadAttrSetinheritsched(_ attributes: UnsafeMutablePointer<pthread_attr_t>, inherit: Int32)
+        -> SyscallResult
+
+    /// `pthread_attr_setschedpolicy(attributes, policy)` (`SCHED_FIFO`).
+    func pthreadAttrSetschedpolicy(_ attributes: UnsafeMutablePointer<pthread_attr_t>, policy: Int32)
+        -> SyscallResult
+
+    /// `pthread_attr_setschedparam(attributes, &param)` with `param.sched_priority = priority`.
+    func pthreadAttrSetschedparam(_ attributes: UnsafeMutablePointer<pthread_attr_t>, priority: Int32)
+        -> SyscallResult
+
+    /// `pthread_attr_destroy(attributes)`.
+    func pthreadAttrDestroy(_ attributes: UnsafeMutablePointer<pthread_attr_t>) -> SyscallResult
+
+    /// `pthread_create(&thread, attributes, start, argument)`, where the start routine runs
+    /// `body` once on the new thread. `EPERM` means the attributes ask for a scheduling policy or
+    /// priority the process may not use.
+    func pthreadCreate(attributes: UnsafePointer<pthread_attr_t>, body: @escaping @Sendable () -> Void)
+        -> (thread: ThreadHandle?, result: SyscallResult)
+
+    /// `pthread_join(thread, NULL)`.
+    func pthreadJoin(_ thread: ThreadHandle) -> SyscallResult
+
+    /// `pthread_getschedparam(thread, &policy, &param)`: the policy and priority the thread runs at.
+    func pthreadGetschedparam(_ thread: ThreadHandle) -> (result: SyscallResult, policy: Int32, priority: Int32)
+
+    /// `pthread_self()`.
+    func pthreadSelf() -> ThreadHandle
+}
+
+/// A POSIX thread (`pthread_t`; an integer on Linux).
+public struct ThreadHandle: Hashable, Sendable {
+    public var rawValue: UInt
+    public init(rawValue: UInt) { self.rawValue = rawValue }
 }
 
 /// The result of an int-returning C call: its return value and, when it failed, errno.

@@ -213,4 +213,94 @@ public final class LiveLinuxSystem: LinuxSystem {
         let code = clock_nanosleep(clock, flags, &request, nil)
         return code == 0 ? .success() : .failure(errno: code)
     }
+
+    // MARK: threads, scheduling and memory locking
+
+    /// A pthread function's error number as a `SyscallResult`.
+    @inline(__always)
+    private func errorNumber(_ code: Int32) -> SyscallResult {
+        code == 0 ? .success() : .failure(errno: code)
+    }
+
+    /// `mlockall`.
+    public func mlockall(flags: Int32) -> SyscallResult {
+        result(Glibc.mlockall(flags))
+    }
+
+    /// `pthread_attr_init`.
+    public func pthreadAttrInit(_ attributes: UnsafeMutablePointer<pthread_attr_t>) -> SyscallResult {
+        errorNumber(pthread_attr_init(attributes))
+    }
+
+    /// `pthread_attr_setinheritsched`.
+    public func pthreadAttrSetinheritsched(_ attributes: UnsafeMutablePointer<pthread_attr_t>, inherit: Int32)
+        -> SyscallResult
+    {
+        errorNumber(pthread_attr_setinheritsched(attributes, inherit))
+    }
+
+    /// `pthread_attr_setschedpolicy`.
+    public func pthreadAttrSetschedpolicy(_ attributes: UnsafeMutablePointer<pthread_attr_t>, policy: Int32)
+        -> SyscallResult
+    {
+        errorNumber(pthread_attr_setschedpolicy(attributes, policy))
+    }
+
+    /// `pthread_attr_setschedparam`.
+    public func pthreadAttrSetschedparam(_ attributes: UnsafeMutablePointer<pthread_attr_t>, priority: Int32)
+        -> SyscallResult
+    {
+        var parameter = sched_param(sched_priority: priority)
+        return errorNumber(pthread_attr_setschedparam(attributes, &parameter))
+    }
+
+    /// `pthread_attr_destroy`.
+    public func pthreadAttrDestroy(_ attributes: UnsafeMutablePointer<pthread_attr_t>) -> SyscallResult {
+        errorNumber(pthread_attr_destroy(attributes))
+    }
+
+    /// `pthread_create`: `body` travels to the new thread as a retained box through the start
+    /// routine's argument, and is released there after it has run (or here, if creation failed).
+    public func pthreadCreate(attributes: UnsafePointer<pthread_attr_t>, body: @escaping @Sendable () -> Void)
+        -> (thread: ThreadHandle?, result: SyscallResult)
+    {
+        let argument = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+        var thread = pthread_t()
+        let code = pthread_create(
+            &thread, attributes,
+            { argument in
+                guard let argument else { return nil }
+                Unmanaged<ThreadBody>.fromOpaque(argument).takeRetainedValue().body()
+                return nil
+            }, argument)
+        guard code == 0 else {
+            Unmanaged<ThreadBody>.fromOpaque(argument).release()
+            return (nil, .failure(errno: code))
+        }
+        return (ThreadHandle(rawValue: UInt(thread)), .success())
+    }
+
+    /// `pthread_join(thread, NULL)`.
+    public func pthreadJoin(_ thread: ThreadHandle) -> SyscallResult {
+        errorNumber(pthread_join(pthread_t(thread.rawValue), nil))
+    }
+
+    /// `pthread_getschedparam`.
+    public func pthreadGetschedparam(_ thread: ThreadHandle) -> (result: SyscallResult, policy: Int32, priority: Int32) {
+        var policy: Int32 = 0
+        var parameter = sched_param()
+        let code = pthread_getschedparam(pthread_t(thread.rawValue), &policy, &parameter)
+        return (errorNumber(code), policy, parameter.sched_priority)
+    }
+
+    /// `pthread_self`.
+    public func pthreadSelf() -> ThreadHandle {
+        ThreadHandle(rawValue: UInt(pthread_self()))
+    }
+}
+
+/// What `pthreadCreate` hands the new thread.
+private final class ThreadBody {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }

@@ -6,6 +6,12 @@ import Twin
 /// `[i2c.<name>]` with a byte-level MCP9600/MCP9601 at each thermocouple's address, and a
 /// simulated line per output, wired the way the board file says (a heater's line drives its
 /// zone's heater through the line's sense; a heater's thermocouple reads its zone).
+///
+/// It also gives what the heat command and the safety tests need from the twin beyond the
+/// transports: the scheduled hot injection into a zone's liquid at the board's `injection_ml` and
+/// `injection_c`, and physical faults (a dead element, a welded SSR, a thermocouple out of the
+/// liquid, the stirrer stopped), each taking effect at the virtual clock's now. A line stuck at a
+/// level (a driver fault before the SSR) is `lines[id]?.stuckAt`.
 public final class TwinTransportFactory: TransportFactory {
     public let virtualClock: VirtualClock
     public let plant: ThermalPlant
@@ -28,15 +34,106 @@ public final class TwinTransportFactory: TransportFactory {
         }
         self.board = board
         virtualClock = VirtualClock()
-        let zones = twin.zones.map { zone in
-            ThermalPlant.ZoneParameters(
-                name: zone.heater, heaterWatts: zone.heaterW, heatCapacityJoulesPerKelvin: zone.heatCapacityJPerK,
-                lossWattsPerKelvin: zone.lossWPerK, initialCelsius: zone.initialC,
-                sensorLagSeconds: zone.sensorLagS, sensorNoiseCelsius: zone.sensorNoiseC)
-        }
-        plant = ThermalPlant(ambientCelsius: twin.ambientC, zones: zones, seed: twin.seed)
+        plant = ThermalPlant(ambientCelsius: twin.ambientC, zones: twin.zones.map(Self.zoneParameters), seed: twin.seed)
 
         (buses, converters) = Self.assembleConverters(board: board, plant: plant, clock: virtualClock, ambient: twin.ambientC)
+    }
+
+    /// The plant zone of a `[twin.<heater>]` section: the body, and the liquid when the zone has
+    /// a block–liquid coupling.
+    public static func zoneParameters(_ zone: ThermalZoneConfig) -> ThermalPlant.ZoneParameters {
+        ThermalPlant.ZoneParameters(
+            name: zone.heater, heaterWatts: zone.heaterW, heatCapacityJoulesPerKelvin: zone.heatCapacityJPerK,
+            lossWattsPerKelvin: zone.lossWPerK, initialCelsius: zone.initialC,
+            sensorLagSeconds: zone.sensorLagS, sensorNoiseCelsius: zone.sensorNoiseC,
+            charge: zone.charge.map {
+                ThermalPlant.LiquidCharge(
+                    millilitres: $0.liquidML, heatCapacityJoulesPerMillilitreKelvin: $0.heatCapacityJPerMLK,
+                    couplingWattsPerKelvinAt800RPM: $0.couplingWPerK, stirRPM: $0.stirRPM)
+            },
+            solidifiesBelowCelsius: zone.solidifiesBelowC)
+    }
+
+    /// Seconds of virtual time since the start: the plant's time axis.
+    public var nowSeconds: Double { virtualClock.now().seconds(since: .zero) }
+
+    /// The plant zone heated by `heater`.
+    public func zone(ofHeater heater: String) throws(RigError) -> Int {
+        guard let index = plant.zoneIndex(named: heater) else {
+            throw RigError(
+                part: "twin.\(heater)", action: "find zone",
+                detail: "no [twin.\(heater)] zone; zones: \(plant.zones.map(\.name).joined(separator: ", "))")
+        }
+        return index
+    }
+
+    /// The state of `heater`'s zone now.
+    public func state(ofHeater heater: String) throws(RigError) -> ThermalPlant.ZoneState {
+        plant.state(of: try zone(ofHeater: heater), at: nowSeconds)
+    }
+
+    /// The board's scheduled injection for `heater`'s zone (`injection_ml` at `injection_c`), if
+    /// it declares one.
+    public func scheduledInjection(ofHeater heater: String) -> (volumeML: Double, celsius: Double)? {
+        guard let charge = board.twin?.zones.first(where: { $0.heater == heater })?.charge,
+            let volume = charge.injectionML
+        else { return nil }
+        return (volume, charge.injectionC)
+    }
+
+    /// The scheduled hot injection now: the board's `injection_ml` at `injection_c` into the liquid
+    /// of `heater`'s zone (the known disturbance the loop's feed-forward answers).
+    @discardableResult
+    public func injectScheduled(intoHeater heater: String) throws(RigError) -> ThermalPlant.Injection {
+        guard let scheduled = scheduledInjection(ofHeater: heater) else {
+            throw RigError(
+                part: "twin.\(heater)", action: "inject",
+                detail: "\(board.path) declares no injection_ml for [twin.\(heater)]")
+        }
+        return try inject(intoHeater: heater, volumeML: scheduled.volumeML, celsius: scheduled.celsius)
+    }
+
+    /// An injection of `volumeML` at `celsius` into the liquid of `heater`'s zone now.
+    @discardableResult
+    public func inject(intoHeater heater: String, volumeML: Double, celsius: Double) throws(RigError)
+        -> ThermalPlant.Injection
+    {
+        let index = try zone(ofHeater: heater)
+        guard plant.zones[index].charge != nil else {
+            throw RigError(
+                part: "twin.\(heater)", action: "inject",
+                detail: "the zone holds no liquid: give coupling_w_per_k in [twin.\(heater)] of \(board.path)")
+        }
+        guard volumeML > 0 && volumeML.isFinite && celsius.isFinite else {
+            throw RigError(
+                part: "twin.\(heater)", action: "inject",
+                detail: "\(volumeML) mL at \(celsius) °C: the volume must be positive and both finite")
+        }
+        return plant.inject(zone: index, volumeML: volumeML, celsius: celsius, at: nowSeconds)
+    }
+
+    /// Breaks `heater` physically from now on: `.elementOpen` (the SSR switches, nothing heats) or
+    /// `.ssrWeldedOn` (full power whatever the line says); `.none` repairs it.
+    public func setHeaterFault(_ fault: ThermalPlant.HeaterFault, heater: String) throws(RigError) {
+        plant.setHeaterFault(of: try zone(ofHeater: heater), fault, at: nowSeconds)
+    }
+
+    /// Moves `heater`'s thermocouple from now on: out of the liquid onto the block, or out into the room.
+    public func setSensorPlacement(_ placement: ThermalPlant.SensorPlacement, heater: String) throws(RigError) {
+        plant.setSensorPlacement(of: try zone(ofHeater: heater), placement, at: nowSeconds)
+    }
+
+    /// Sets the stirrer of `heater`'s zone from now on (0: stopped, the liquid couples to the
+    /// block by natural convection only).
+    public func setStirring(rpm: Double, heater: String) throws(RigError) {
+        let index = try zone(ofHeater: heater)
+        guard plant.zones[index].charge != nil else {
+            throw RigError(part: "twin.\(heater)", action: "stir", detail: "the zone holds no liquid")
+        }
+        guard rpm >= 0 && rpm.isFinite else {
+            throw RigError(part: "twin.\(heater)", action: "stir", detail: "\(rpm) rpm: the speed must be 0 or more")
+        }
+        plant.setStirring(of: index, rpm: rpm, at: nowSeconds)
     }
 
     /// A simulated bus per `[i2c.<name>]` and a converter per thermocouple at its address, reading

@@ -11,5 +11,7 @@ struct Aliquot: ParsableCommand {
             board file drives the hardware it describes. A board file that does not check out stops the \
             command before any output line is touched.
             """,
-        subcommands: [MonitorCommand.self, SetOutputCommand.self])
+        subcommands: [
+            MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self,
+        ])
 }

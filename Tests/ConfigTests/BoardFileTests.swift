@@ -106,6 +106,15 @@ extension String {
                 sensorLagS: 0, sensorNoiseC: 0),
         ]))
         #expect(board.outputs.map(\.id) == ["heater.reactor", "valve.sample"])
+        // Absent safety keys, [control] and liquid keys take their documented defaults.
+        #expect(board.heaters.first?.safety == HeaterSafetyConfig(
+            staleAfterS: 2, stuckAfterS: 30, heatingGainC: 2, heatingGainWithinS: 20, runawayErrorIntegralCS: 120,
+            runawayHysteresisC: 5, stuckOnRiseC: 10, stuckOnWithinS: 60, injectionWindowS: 30, maxTickGapS: 0.5))
+        #expect(board.control == ControlConfig(periodMs: 100, deadManS: 2))
+        #expect(board.twin?.zones.first?.charge == nil)
+        #expect(board.twin?.zones.first?.solidifiesBelowC == nil)
+        #expect(board.safetyRangeCelsius(ofHeater: "reactor") == -20...350)
+        #expect(board.safetyRangeCelsius(ofHeater: "oven") == nil)
     }
 
     @Test func linuxBoardTakesTheDefaultChip() throws {
@@ -203,6 +212,85 @@ extension String {
         #expect(board.twin?.zones.map(\.heater) == ["reactor"])
     }
 
+    @Test func everySafetyKeyAndTheControlSection() throws {
+        let text = twinBoard
+            .with("max_c = 350", """
+                max_c = 350
+                stale_after_s = 60
+                stuck_after_s = 3600
+                heating_gain_c = 0.1
+                heating_gain_within_s = 600
+                runaway_error_integral_c_s = 10000
+                runaway_hysteresis_c = 50
+                stuck_on_rise_c = 100
+                stuck_on_within_s = 1
+                injection_window_s = 0
+                max_tick_gap_s = 0.02
+                """)
+            + "\n[control]\nperiod_ms = 10\ndead_man_s = 0.5\n"
+        let board = try BoardFile.parse(text: text, path: "safety.toml")
+        #expect(board.heaters.first?.safety == HeaterSafetyConfig(
+            staleAfterS: 60, stuckAfterS: 3600, heatingGainC: 0.1, heatingGainWithinS: 600,
+            runawayErrorIntegralCS: 10000, runawayHysteresisC: 50, stuckOnRiseC: 100, stuckOnWithinS: 1,
+            injectionWindowS: 0, maxTickGapS: 0.02))
+        #expect(board.control == ControlConfig(periodMs: 10, deadManS: 0.5))
+        // The other ends of the ranges.
+        let other = try BoardFile.parse(
+            text: twinBoard.with("max_c = 350", """
+                max_c = 350
+                stale_after_s = 0.11
+                stuck_after_s = 1
+                heating_gain_c = 50
+                heating_gain_within_s = 1
+                runaway_error_integral_c_s = 1
+                runaway_hysteresis_c = 0.1
+                stuck_on_rise_c = 0.1
+                stuck_on_within_s = 600
+                injection_window_s = 120
+                max_tick_gap_s = 2.99
+                """) + "\n[control]\nperiod_ms = 100\ndead_man_s = 3\n",
+            path: "safety.toml")
+        #expect(other.heaters.first?.safety == HeaterSafetyConfig(
+            staleAfterS: 0.11, stuckAfterS: 1, heatingGainC: 50, heatingGainWithinS: 1, runawayErrorIntegralCS: 1,
+            runawayHysteresisC: 0.1, stuckOnRiseC: 0.1, stuckOnWithinS: 600, injectionWindowS: 120, maxTickGapS: 2.99))
+        #expect(other.control == ControlConfig(periodMs: 100, deadManS: 3))
+    }
+
+    @Test func aReactorZoneWithItsLiquid() throws {
+        let text = twinBoard.with("loss_w_per_k = 0.35", """
+            loss_w_per_k = 0.35
+            liquid_ml = 0.9
+            liquid_heat_capacity_j_per_ml_k = 1.75
+            coupling_w_per_k = 0.54
+            stir_rpm = 600
+            injection_ml = 0.3
+            injection_c = 20
+            solidifies_below_c = 40
+            """)
+        let zone = try #require(try BoardFile.parse(text: text, path: "reactor.toml").twin?.zones.first)
+        #expect(zone.charge == LiquidChargeConfig(
+            liquidML: 0.9, heatCapacityJPerMLK: 1.75, couplingWPerK: 0.54, stirRPM: 600, injectionML: 0.3, injectionC: 20))
+        #expect(zone.solidifiesBelowC == 40)
+    }
+
+    @Test func aCouplingAloneIsAnEmptyStirredReactorInjectingAtRoomTemperature() throws {
+        let text = twinBoard
+            .with("seed = 42", "seed = 42\nambient_c = 30")
+            .with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.5")
+        let zone = try #require(try BoardFile.parse(text: text, path: "empty.toml").twin?.zones.first)
+        #expect(zone.charge == LiquidChargeConfig(
+            liquidML: 0, heatCapacityJPerMLK: 1.8, couplingWPerK: 0.5, stirRPM: 800, injectionML: nil, injectionC: 30))
+    }
+
+    @Test func aFullReactorIsAllowed() throws {
+        let text = twinBoard.with(
+            "loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 100\nliquid_ml = 2.5\ninjection_ml = 0.5")
+        let zone = try #require(try BoardFile.parse(text: text, path: "full.toml").twin?.zones.first)
+        #expect(zone.charge?.liquidML == 2.5)
+        #expect(zone.charge?.injectionML == 0.5)
+        #expect(zone.charge?.couplingWPerK == 100)
+    }
+
     @Test func inlineTablesAndDottedKeysAreTheSameBoard() throws {
         let text = """
             board = { name = "bench", transport = "twin" }
@@ -242,7 +330,7 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
 }
 
 @Suite struct BadBoardFileTests {
-    static let sectionList = "board, gpio, i2c, thermocouple, heater, valve, twin"
+    static let sectionList = "board, gpio, i2c, thermocouple, heater, valve, control, twin"
 
     static let cases: [BadBoard] = [
         // Unknown sections and keys.
@@ -496,6 +584,220 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
             key: "i2c.1",
             "bad.toml:5: invalid name \"1\" in [i2c.1]: a name is a lowercase letter followed by lowercase letters, digits or _"),
 
+        // Safety keys of a heater: each range, each cross-check with [control].
+        BadBoard(
+            "stale check faster than a conversion", twinBoard.with("max_c = 350", "max_c = 350\nstale_after_s = 0.05"),
+            key: "heater.reactor.stale_after_s",
+            "bad.toml:17: heater.reactor.stale_after_s = 0.05 is out of range: allowed 0.1 to 60 (s)"),
+        BadBoard(
+            "stale check after a minute", twinBoard.with("max_c = 350", "max_c = 350\nstale_after_s = 61"),
+            key: "heater.reactor.stale_after_s",
+            "bad.toml:17: heater.reactor.stale_after_s = 61 is out of range: allowed 0.1 to 60 (s)"),
+        BadBoard(
+            "stale check as text", twinBoard.with("max_c = 350", "max_c = 350\nstale_after_s = \"2s\""),
+            key: "heater.reactor.stale_after_s",
+            "bad.toml:17: heater.reactor.stale_after_s = \"2s\" has the wrong type: expected a number, found a string"),
+        BadBoard(
+            "stuck check too quick", twinBoard.with("max_c = 350", "max_c = 350\nstuck_after_s = 0.5"),
+            key: "heater.reactor.stuck_after_s",
+            "bad.toml:17: heater.reactor.stuck_after_s = 0.5 is out of range: allowed 1 to 3600 (s)"),
+        BadBoard(
+            "stuck check over an hour", twinBoard.with("max_c = 350", "max_c = 350\nstuck_after_s = 3601"),
+            key: "heater.reactor.stuck_after_s",
+            "bad.toml:17: heater.reactor.stuck_after_s = 3601 is out of range: allowed 1 to 3600 (s)"),
+        BadBoard(
+            "no heating gain", twinBoard.with("max_c = 350", "max_c = 350\nheating_gain_c = 0"),
+            key: "heater.reactor.heating_gain_c",
+            "bad.toml:17: heater.reactor.heating_gain_c = 0 is out of range: allowed 0.1 to 50 (°C)"),
+        BadBoard(
+            "heating gain too large", twinBoard.with("max_c = 350", "max_c = 350\nheating_gain_c = 51"),
+            key: "heater.reactor.heating_gain_c",
+            "bad.toml:17: heater.reactor.heating_gain_c = 51 is out of range: allowed 0.1 to 50 (°C)"),
+        BadBoard(
+            "heating gain at once", twinBoard.with("max_c = 350", "max_c = 350\nheating_gain_within_s = 0"),
+            key: "heater.reactor.heating_gain_within_s",
+            "bad.toml:17: heater.reactor.heating_gain_within_s = 0 is out of range: allowed 1 to 600 (s)"),
+        BadBoard(
+            "heating gain after ten minutes", twinBoard.with("max_c = 350", "max_c = 350\nheating_gain_within_s = 601"),
+            key: "heater.reactor.heating_gain_within_s",
+            "bad.toml:17: heater.reactor.heating_gain_within_s = 601 is out of range: allowed 1 to 600 (s)"),
+        BadBoard(
+            "no runaway integral", twinBoard.with("max_c = 350", "max_c = 350\nrunaway_error_integral_c_s = 0.5"),
+            key: "heater.reactor.runaway_error_integral_c_s",
+            "bad.toml:17: heater.reactor.runaway_error_integral_c_s = 0.5 is out of range: allowed 1 to 10000 (°C·s)"),
+        BadBoard(
+            "runaway integral too lax", twinBoard.with("max_c = 350", "max_c = 350\nrunaway_error_integral_c_s = 10001"),
+            key: "heater.reactor.runaway_error_integral_c_s",
+            "bad.toml:17: heater.reactor.runaway_error_integral_c_s = 10001 is out of range: allowed 1 to 10000 (°C·s)"),
+        BadBoard(
+            "no runaway hysteresis", twinBoard.with("max_c = 350", "max_c = 350\nrunaway_hysteresis_c = 0"),
+            key: "heater.reactor.runaway_hysteresis_c",
+            "bad.toml:17: heater.reactor.runaway_hysteresis_c = 0 is out of range: allowed 0.1 to 50 (°C)"),
+        BadBoard(
+            "runaway hysteresis too wide", twinBoard.with("max_c = 350", "max_c = 350\nrunaway_hysteresis_c = 50.5"),
+            key: "heater.reactor.runaway_hysteresis_c",
+            "bad.toml:17: heater.reactor.runaway_hysteresis_c = 50.5 is out of range: allowed 0.1 to 50 (°C)"),
+        BadBoard(
+            "stuck-on at a fall", twinBoard.with("max_c = 350", "max_c = 350\nstuck_on_rise_c = -1"),
+            key: "heater.reactor.stuck_on_rise_c",
+            "bad.toml:17: heater.reactor.stuck_on_rise_c = -1 is out of range: allowed 0.1 to 100 (°C)"),
+        BadBoard(
+            "stuck-on rise too large", twinBoard.with("max_c = 350", "max_c = 350\nstuck_on_rise_c = 101"),
+            key: "heater.reactor.stuck_on_rise_c",
+            "bad.toml:17: heater.reactor.stuck_on_rise_c = 101 is out of range: allowed 0.1 to 100 (°C)"),
+        BadBoard(
+            "stuck-on at once", twinBoard.with("max_c = 350", "max_c = 350\nstuck_on_within_s = 0"),
+            key: "heater.reactor.stuck_on_within_s",
+            "bad.toml:17: heater.reactor.stuck_on_within_s = 0 is out of range: allowed 1 to 600 (s)"),
+        BadBoard(
+            "stuck-on after ten minutes", twinBoard.with("max_c = 350", "max_c = 350\nstuck_on_within_s = 601"),
+            key: "heater.reactor.stuck_on_within_s",
+            "bad.toml:17: heater.reactor.stuck_on_within_s = 601 is out of range: allowed 1 to 600 (s)"),
+        BadBoard(
+            "negative injection window", twinBoard.with("max_c = 350", "max_c = 350\ninjection_window_s = -1"),
+            key: "heater.reactor.injection_window_s",
+            "bad.toml:17: heater.reactor.injection_window_s = -1 is out of range: allowed 0 to 120 (s)"),
+        BadBoard(
+            "unbounded injection window", twinBoard.with("max_c = 350", "max_c = 350\ninjection_window_s = 121"),
+            key: "heater.reactor.injection_window_s",
+            "bad.toml:17: heater.reactor.injection_window_s = 121 is out of range: allowed 0 to 120 (s)"),
+        BadBoard(
+            "tick gap below range", twinBoard.with("max_c = 350", "max_c = 350\nmax_tick_gap_s = 0.001"),
+            key: "heater.reactor.max_tick_gap_s",
+            "bad.toml:17: heater.reactor.max_tick_gap_s = 0.001 is out of range: allowed 0.01 to 10 (s)"),
+        BadBoard(
+            "tick gap above range", twinBoard.with("max_c = 350", "max_c = 350\nmax_tick_gap_s = 11"),
+            key: "heater.reactor.max_tick_gap_s",
+            "bad.toml:17: heater.reactor.max_tick_gap_s = 11 is out of range: allowed 0.01 to 10 (s)"),
+        BadBoard(
+            "stale check within one period", twinBoard.with("max_c = 350", "max_c = 350\nstale_after_s = 0.1"),
+            key: "heater.reactor.stale_after_s",
+            "bad.toml:17: heater.reactor.stale_after_s = 0.1 is not above the loop period control.period_ms = 100 ms: the loop reads and ticks once a period"),
+        BadBoard(
+            "tick gap within one period", twinBoard.with("max_c = 350", "max_c = 350\nmax_tick_gap_s = 0.05"),
+            key: "heater.reactor.max_tick_gap_s",
+            "bad.toml:17: heater.reactor.max_tick_gap_s = 0.05 is not above the loop period control.period_ms = 100 ms: the loop reads and ticks once a period"),
+        BadBoard(
+            "default tick gap within a long period", twinBoard + "\n[control]\nperiod_ms = 500\n",
+            key: "heater.reactor.max_tick_gap_s",
+            "bad.toml:13: heater.reactor.max_tick_gap_s = 0.5 is not above the loop period control.period_ms = 500 ms: the loop reads and ticks once a period"),
+        BadBoard(
+            "tick gap beyond the dead-man", twinBoard.with("max_c = 350", "max_c = 350\nmax_tick_gap_s = 2"),
+            key: "heater.reactor.max_tick_gap_s",
+            "bad.toml:17: heater.reactor.max_tick_gap_s = 2 is not below control.dead_man_s = 2: the loop's stall check must act before the dead-man"),
+        BadBoard(
+            "heater limit below the probe's floor",
+            twinBoard.with("min_c = -20", "min_c = 10").with("max_c = 350", "max_c = 5"), key: "heater.reactor.max_c",
+            "bad.toml:16: heater.reactor.max_c = 5 is not above thermocouple.reactor.min_c = 10: the safety range min_c to max_c would be empty"),
+
+        // [control].
+        BadBoard(
+            "loop period too short", twinBoard + "\n[control]\nperiod_ms = 5\n", key: "control.period_ms",
+            "bad.toml:29: control.period_ms = 5 is out of range: allowed 10 to 1000 (ms)"),
+        BadBoard(
+            "loop period too long", twinBoard + "\n[control]\nperiod_ms = 1001\n", key: "control.period_ms",
+            "bad.toml:29: control.period_ms = 1001 is out of range: allowed 10 to 1000 (ms)"),
+        BadBoard(
+            "loop period as a float", twinBoard + "\n[control]\nperiod_ms = 100.0\n", key: "control.period_ms",
+            "bad.toml:29: control.period_ms = 100.0 has the wrong type: expected an integer, found a float"),
+        BadBoard(
+            "dead-man too eager", twinBoard + "\n[control]\ndead_man_s = 0.4\n", key: "control.dead_man_s",
+            "bad.toml:29: control.dead_man_s = 0.4 is out of range: allowed 0.5 to 3 (s)"),
+        BadBoard(
+            "dead-man too late", twinBoard + "\n[control]\ndead_man_s = 3.5\n", key: "control.dead_man_s",
+            "bad.toml:29: control.dead_man_s = 3.5 is out of range: allowed 0.5 to 3 (s)"),
+        BadBoard(
+            "unknown key in [control]", twinBoard + "\n[control]\nperiod = 100\n", key: "control.period",
+            "bad.toml:29: unknown key control.period; allowed: period_ms, dead_man_s"),
+        BadBoard(
+            "control as a value", "control = 100\n" + twinBoard, key: "control",
+            "bad.toml:1: control must be a section [control], found an integer"),
+
+        // The reactor's liquid in [twin.<heater>].
+        BadBoard(
+            "negative charge", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nliquid_ml = -0.1"),
+            key: "twin.reactor.liquid_ml",
+            "bad.toml:29: twin.reactor.liquid_ml = -0.1 is out of range: allowed 0 to 3 (mL)"),
+        BadBoard(
+            "charge beyond the working volume",
+            twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nliquid_ml = 3.5"),
+            key: "twin.reactor.liquid_ml",
+            "bad.toml:29: twin.reactor.liquid_ml = 3.5 is out of range: allowed 0 to 3 (mL)"),
+        BadBoard(
+            "liquid heat capacity too low",
+            twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nliquid_heat_capacity_j_per_ml_k = 0.4"),
+            key: "twin.reactor.liquid_heat_capacity_j_per_ml_k",
+            "bad.toml:29: twin.reactor.liquid_heat_capacity_j_per_ml_k = 0.4 is out of range: allowed 0.5 to 5 (J/(mL·K))"),
+        BadBoard(
+            "liquid heat capacity too high",
+            twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nliquid_heat_capacity_j_per_ml_k = 6"),
+            key: "twin.reactor.liquid_heat_capacity_j_per_ml_k",
+            "bad.toml:29: twin.reactor.liquid_heat_capacity_j_per_ml_k = 6 is out of range: allowed 0.5 to 5 (J/(mL·K))"),
+        BadBoard(
+            "no coupling", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0"),
+            key: "twin.reactor.coupling_w_per_k",
+            "bad.toml:28: twin.reactor.coupling_w_per_k = 0 is out of range: allowed more than 0, up to 100 (W/K at 800 rpm)"),
+        BadBoard(
+            "coupling too strong", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 101"),
+            key: "twin.reactor.coupling_w_per_k",
+            "bad.toml:28: twin.reactor.coupling_w_per_k = 101 is out of range: allowed more than 0, up to 100 (W/K at 800 rpm)"),
+        BadBoard(
+            "stirring backwards", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nstir_rpm = -1"),
+            key: "twin.reactor.stir_rpm",
+            "bad.toml:29: twin.reactor.stir_rpm = -1 is out of range: allowed 0 to 3000 (rpm)"),
+        BadBoard(
+            "stirring too fast", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nstir_rpm = 3001"),
+            key: "twin.reactor.stir_rpm",
+            "bad.toml:29: twin.reactor.stir_rpm = 3001 is out of range: allowed 0 to 3000 (rpm)"),
+        BadBoard(
+            "empty injection", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\ninjection_ml = 0"),
+            key: "twin.reactor.injection_ml",
+            "bad.toml:29: twin.reactor.injection_ml = 0 is out of range: allowed more than 0, up to 3 (mL)"),
+        BadBoard(
+            "injection beyond the working volume",
+            twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\ninjection_ml = 3.1"),
+            key: "twin.reactor.injection_ml",
+            "bad.toml:29: twin.reactor.injection_ml = 3.1 is out of range: allowed more than 0, up to 3 (mL)"),
+        BadBoard(
+            "hot injection", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\ninjection_c = 150"),
+            key: "twin.reactor.injection_c",
+            "bad.toml:29: twin.reactor.injection_c = 150 is out of range: allowed -10 to 100 (°C)"),
+        BadBoard(
+            "frozen injection", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\ninjection_c = -20"),
+            key: "twin.reactor.injection_c",
+            "bad.toml:29: twin.reactor.injection_c = -20 is out of range: allowed -10 to 100 (°C)"),
+        BadBoard(
+            "solidifying when hot", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\nsolidifies_below_c = 250"),
+            key: "twin.reactor.solidifies_below_c",
+            "bad.toml:28: twin.reactor.solidifies_below_c = 250 is out of range: allowed -10 to 200 (°C)"),
+        BadBoard(
+            "solidifying below the freezer", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\nsolidifies_below_c = -11"),
+            key: "twin.reactor.solidifies_below_c",
+            "bad.toml:28: twin.reactor.solidifies_below_c = -11 is out of range: allowed -10 to 200 (°C)"),
+        BadBoard(
+            "liquid without a coupling", twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\nliquid_ml = 0.9"),
+            key: "twin.reactor.liquid_ml",
+            "bad.toml:28: twin.reactor.liquid_ml needs twin.reactor.coupling_w_per_k: a zone holds liquid only when its block-liquid conductance is given"),
+        BadBoard(
+            "injection without a coupling",
+            twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ninjection_c = 25\nliquid_ml = 0.9"),
+            key: "twin.reactor.injection_c",
+            "bad.toml:28: twin.reactor.injection_c needs twin.reactor.coupling_w_per_k: a zone holds liquid only when its block-liquid conductance is given"),
+        BadBoard(
+            "stirring without a coupling", twinBoard.with("heater_w = 150", "stir_rpm = 800\nheater_w = 150"),
+            key: "twin.reactor.stir_rpm",
+            "bad.toml:25: twin.reactor.stir_rpm needs twin.reactor.coupling_w_per_k: a zone holds liquid only when its block-liquid conductance is given"),
+        BadBoard(
+            "charge and injection overfill the reactor",
+            twinBoard.with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\ncoupling_w_per_k = 0.54\nliquid_ml = 2\ninjection_ml = 1.5"),
+            key: "twin.reactor.injection_ml",
+            "bad.toml:30: twin.reactor.injection_ml = 1.5 with twin.reactor.liquid_ml = 2 fills 3.5 mL: the reactor holds at most 3 mL"),
+        BadBoard(
+            "stock solidifying above what the heater may reach",
+            twinBoard.with("max_c = 350", "max_c = 120").with("loss_w_per_k = 0.35", "loss_w_per_k = 0.35\nsolidifies_below_c = 150"),
+            key: "twin.reactor.solidifies_below_c",
+            "bad.toml:28: twin.reactor.solidifies_below_c = 150 is not below heater.reactor.max_c = 120: the heater could never keep it liquid"),
+
         // Malformed TOML.
         BadBoard(
             "text after a value", twinBoard.with("max_c = 350", "max_c = 35 0"), key: nil,
@@ -559,11 +861,12 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
         #expect(board.heaters == [
             HeaterConfig(
                 name: "reactor", line: LineConfig(chip: "twin", offset: 17, activeHigh: true), periodMs: 1000,
-                maxDuty: 1, thermocouple: "reactor", maxC: 350),
+                maxDuty: 1, thermocouple: "reactor", maxC: 350, safety: Self.reactorSafety),
             HeaterConfig(
                 name: "syringe", line: LineConfig(chip: "twin", offset: 27, activeHigh: true), periodMs: 1000,
-                maxDuty: 1, thermocouple: "syringe", maxC: 120),
+                maxDuty: 1, thermocouple: "syringe", maxC: 120, safety: Self.syringeSafety),
         ])
+        #expect(board.control == ControlConfig(periodMs: 100, deadManS: 2))
         #expect(board.valves == [
             ValveConfig(
                 name: "sample", line: LineConfig(chip: "twin", offset: 22, activeHigh: true), manualPulse: true,
@@ -574,13 +877,24 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
         ])
         #expect(board.twin == TwinConfig(seed: 42, ambientC: 25, zones: [
             ThermalZoneConfig(
-                heater: "reactor", heaterW: 150, heatCapacityJPerK: 60, lossWPerK: 0.35, initialC: 150,
-                sensorLagS: 2, sensorNoiseC: 0.05),
+                heater: "reactor", heaterW: 150, heatCapacityJPerK: 60, lossWPerK: 0.35, initialC: 25,
+                sensorLagS: 2, sensorNoiseC: 0.05,
+                charge: LiquidChargeConfig(
+                    liquidML: 0.9, heatCapacityJPerMLK: 1.8, couplingWPerK: 0.54, stirRPM: 800, injectionML: 0.3,
+                    injectionC: 25)),
             ThermalZoneConfig(
                 heater: "syringe", heaterW: 15, heatCapacityJPerK: 40, lossWPerK: 0.12, initialC: 60,
-                sensorLagS: 3, sensorNoiseC: 0.05),
+                sensorLagS: 3, sensorNoiseC: 0.05, solidifiesBelowC: 50),
         ]))
     }
+
+    /// The shipped safety limits (the reasons are in Boards/rpi5-reactor-hat.toml).
+    static let reactorSafety = HeaterSafetyConfig(
+        staleAfterS: 2, stuckAfterS: 20, heatingGainC: 2, heatingGainWithinS: 20, runawayErrorIntegralCS: 120,
+        runawayHysteresisC: 5, stuckOnRiseC: 10, stuckOnWithinS: 60, injectionWindowS: 30, maxTickGapS: 0.5)
+    static let syringeSafety = HeaterSafetyConfig(
+        staleAfterS: 2, stuckAfterS: 60, heatingGainC: 2, heatingGainWithinS: 45, runawayErrorIntegralCS: 120,
+        runawayHysteresisC: 3, stuckOnRiseC: 5, stuckOnWithinS: 60, injectionWindowS: 0, maxTickGapS: 0.5)
 
     @Test func reactorHatBoardLoads() throws {
         let board = try BoardFile.load(path: Self.packageRoot + "/Boards/rpi5-reactor-hat.toml")
@@ -599,6 +913,10 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
         ])
         #expect(board.valves.map(\.maxPulseMs) == [1000, 5000])
         #expect(board.twin == nil)
+        #expect(board.heaters.map(\.safety) == [Self.reactorSafety, Self.syringeSafety])
+        #expect(board.control == ControlConfig(periodMs: 100, deadManS: 2))
+        #expect(board.safetyRangeCelsius(ofHeater: "reactor") == -20...350)
+        #expect(board.safetyRangeCelsius(ofHeater: "syringe") == -20...120)
     }
 
     @Test func boardsAgreeOnWiring() throws {
@@ -610,6 +928,9 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
         #expect(sim.outputs.map(\.line.offset) == hat.outputs.map(\.line.offset))
         #expect(sim.heaters.map(\.maxC) == hat.heaters.map(\.maxC))
         #expect(sim.thermocouples.map(\.name) == hat.thermocouples.map(\.name))
+        // The supervisor is tested on the twin: it must hold the rig's limits.
+        #expect(sim.heaters.map(\.safety) == hat.heaters.map(\.safety))
+        #expect(sim.control == hat.control)
     }
 
     @Test func missingFileNamesThePathAndTheErrno() {

@@ -47,6 +47,18 @@ enum SystemCall: Equatable {
     case gpioLineInfo(chip: Int, offset: UInt32)
     case clockGettime(clock: clockid_t)
     case clockNanosleep(clock: clockid_t, flags: Int32, seconds: Int, nanoseconds: Int)
+    case mlockall(flags: Int32)
+    case pthreadAttrInit
+    case pthreadAttrSetinheritsched(inherit: Int32)
+    case pthreadAttrSetschedpolicy(policy: Int32)
+    case pthreadAttrSetschedparam(priority: Int32)
+    case pthreadAttrDestroy
+    /// What the attributes handed to `pthread_create` say (read back with the real
+    /// `pthread_attr_get*`), so a test sees the object that was passed, not just the setters.
+    case pthreadCreate(inherit: Int32, policy: Int32, priority: Int32)
+    case pthreadJoin(thread: UInt)
+    case pthreadGetschedparam(thread: UInt)
+    case pthreadSelf
 }
 
 /// Which seam call an errno is scripted for.
@@ -56,6 +68,8 @@ enum SystemOperation: Hashable {
     case smbusWriteByteData, smbusWriteWordData, smbusWriteBlock
     case gpioChipOpen, gpioRequestOutput, gpioSetValue, gpioGetValue, gpioLineInfo
     case clockGettime, clockNanosleep
+    case mlockall, pthreadAttrInit, pthreadAttrSetinheritsched, pthreadAttrSetschedpolicy, pthreadAttrSetschedparam
+    case pthreadAttrDestroy, pthreadCreate, pthreadJoin, pthreadGetschedparam
 }
 
 /// A recording `LinuxSystem`: records every call with its exact arguments and answers from a
@@ -85,6 +99,16 @@ final class RecordingLinuxSystem: LinuxSystem, @unchecked Sendable {
     var lineValue: Int32 = 0
     /// Successive `clock_gettime` answers (the last repeats).
     var times: [timespec] = [timespec(tv_sec: 0, tv_nsec: 0)]
+
+    /// Whether `pthread_create` runs the thread body at once, on the calling thread (so a test
+    /// sees the body's own seam calls in order between create and attr_destroy).
+    var runsThreadBodies = true
+    /// The handle the next successful `pthread_create` returns (then incremented).
+    var nextThread: UInt = 201
+    /// What `pthread_getschedparam` and `pthread_self` answer.
+    var schedPolicy: Int32 = SCHED_OTHER
+    var schedPriority: Int32 = 0
+    var selfThread: UInt = 1
 
     private var nextChip = 1
     private var nextLine = 101
@@ -272,5 +296,90 @@ final class RecordingLinuxSystem: LinuxSystem, @unchecked Sendable {
         calls.append(
             .clockNanosleep(clock: clock, flags: flags, seconds: Int(request.tv_sec), nanoseconds: Int(request.tv_nsec)))
         return answer(.clockNanosleep)
+    }
+
+    // MARK: threads, scheduling and memory locking
+    //
+    // The attribute calls also run the real (memory-only) pthread_attr functions on the caller's
+    // object, unless an errno is scripted, so pthread_create can record what it was handed.
+
+    func mlockall(flags: Int32) -> SyscallResult {
+        calls.append(.mlockall(flags: flags))
+        return answer(.mlockall)
+    }
+
+    func pthreadAttrInit(_ attributes: UnsafeMutablePointer<pthread_attr_t>) -> SyscallResult {
+        calls.append(.pthreadAttrInit)
+        let result = answer(.pthreadAttrInit)
+        if !result.failed { _ = pthread_attr_init(attributes) }
+        return result
+    }
+
+    func pthreadAttrSetinheritsched(_ attributes: UnsafeMutablePointer<pthread_attr_t>, inherit: Int32)
+        -> SyscallResult
+    {
+        calls.append(.pthreadAttrSetinheritsched(inherit: inherit))
+        let result = answer(.pthreadAttrSetinheritsched)
+        if !result.failed { _ = pthread_attr_setinheritsched(attributes, inherit) }
+        return result
+    }
+
+    func pthreadAttrSetschedpolicy(_ attributes: UnsafeMutablePointer<pthread_attr_t>, policy: Int32)
+        -> SyscallResult
+    {
+        calls.append(.pthreadAttrSetschedpolicy(policy: policy))
+        let result = answer(.pthreadAttrSetschedpolicy)
+        if !result.failed { _ = pthread_attr_setschedpolicy(attributes, policy) }
+        return result
+    }
+
+    func pthreadAttrSetschedparam(_ attributes: UnsafeMutablePointer<pthread_attr_t>, priority: Int32)
+        -> SyscallResult
+    {
+        calls.append(.pthreadAttrSetschedparam(priority: priority))
+        let result = answer(.pthreadAttrSetschedparam)
+        var parameter = sched_param(sched_priority: priority)
+        if !result.failed { _ = pthread_attr_setschedparam(attributes, &parameter) }
+        return result
+    }
+
+    func pthreadAttrDestroy(_ attributes: UnsafeMutablePointer<pthread_attr_t>) -> SyscallResult {
+        calls.append(.pthreadAttrDestroy)
+        let result = answer(.pthreadAttrDestroy)
+        _ = pthread_attr_destroy(attributes)
+        return result
+    }
+
+    func pthreadCreate(attributes: UnsafePointer<pthread_attr_t>, body: @escaping @Sendable () -> Void)
+        -> (thread: ThreadHandle?, result: SyscallResult)
+    {
+        var inherit: Int32 = -1
+        var policy: Int32 = -1
+        var parameter = sched_param(sched_priority: -1)
+        _ = pthread_attr_getinheritsched(attributes, &inherit)
+        _ = pthread_attr_getschedpolicy(attributes, &policy)
+        _ = pthread_attr_getschedparam(attributes, &parameter)
+        calls.append(.pthreadCreate(inherit: inherit, policy: policy, priority: parameter.sched_priority))
+        let result = answer(.pthreadCreate)
+        if result.failed { return (nil, result) }
+        let thread = ThreadHandle(rawValue: nextThread)
+        nextThread += 1
+        if runsThreadBodies { body() }
+        return (thread, result)
+    }
+
+    func pthreadJoin(_ thread: ThreadHandle) -> SyscallResult {
+        calls.append(.pthreadJoin(thread: thread.rawValue))
+        return answer(.pthreadJoin)
+    }
+
+    func pthreadGetschedparam(_ thread: ThreadHandle) -> (result: SyscallResult, policy: Int32, priority: Int32) {
+        calls.append(.pthreadGetschedparam(thread: thread.rawValue))
+        return (answer(.pthreadGetschedparam), schedPolicy, schedPriority)
+    }
+
+    func pthreadSelf() -> ThreadHandle {
+        calls.append(.pthreadSelf)
+        return ThreadHandle(rawValue: selfThread)
     }
 }

@@ -25,6 +25,12 @@ func simBoard(replacing edits: [(String, String)]) throws -> BoardFile {
     return try BoardFile.parse(text: text, path: "edited-sim.toml")
 }
 
+/// The shipped twin board with the reactor starting at `celsius` instead of room temperature
+/// (a reactor left hot by an earlier run).
+func simBoard(reactorStartingAt celsius: Double) throws -> BoardFile {
+    try simBoard(replacing: [("initial_c = 25.0        # room temperature", "initial_c = \(celsius)   # room temperature")])
+}
+
 /// A twin rig and its factory (for the plant, the simulated parts and fault injection).
 func twinRig(_ board: BoardFile) throws -> (Rig, TwinTransportFactory) {
     let twin = try TwinTransportFactory(board: board)

@@ -9,12 +9,12 @@ import Twin
 /// The whole rig on the twin: board file -> rig -> drivers -> byte-level simulators -> plant.
 struct RigTwinTests {
     @Test func theSimBoardBuildsAndReadsThePlantThroughTheConverters() throws {
-        let (rig, twin) = try twinRig(try simBoard())
+        let (rig, twin) = try twinRig(try simBoard(reactorStartingAt: 150))
         let snapshot = rig.sample()
         #expect(snapshot.thermocouples.map(\.name) == ["reactor", "syringe"])
         let reactor = try #require(snapshot.thermocouple("reactor")?.usableCelsius)
         let syringe = try #require(snapshot.thermocouple("syringe")?.usableCelsius)
-        // The board starts the reactor block at 150 °C and the syringe at 60 °C (noise 0.05 °C,
+        // Started hot: the reactor block at 150 °C and the syringe at 60 °C (noise 0.05 °C,
         // 0.0625 °C register steps).
         #expect(abs(reactor - 150) < 0.3)
         #expect(abs(syringe - 60) < 0.3)
@@ -29,7 +29,7 @@ struct RigTwinTests {
     }
 
     @Test func monitorTimeProportionsTheHeaterExactlyAndEndsSafe() throws {
-        let (rig, twin) = try twinRig(try simBoard())
+        let (rig, twin) = try twinRig(try simBoard(reactorStartingAt: 150))
         var samples: [RigSnapshot] = []
         try rig.monitor(
             MonitorPlan(seconds: 60, interval: 0.25, duties: ["heater.reactor": 0.6])
@@ -41,11 +41,17 @@ struct RigTwinTests {
         // 60 one-second windows at 60 % of 150 W: 5400 J, through lines, senses and the plant.
         #expect(abs(reactor.heaterJoules - 5400) < 1e-6)
         #expect(twin.plant.state(of: syringeZone, at: end).heaterJoules == 0)
-        // The plant under the mean power: 25 + 90/0.35 °C with τ = 60/0.35 s, from 150 °C.
-        let equilibrium: Double = 25 + 90 / 0.35
-        let tau: Double = 60 / 0.35
-        let expected: Double = equilibrium + (150 - equilibrium) * exp(-60 / tau)
-        #expect(abs(reactor.celsius - expected) < 0.5)
+        // The plant under the mean power (90 W), integrated finely from 150 °C: the block (60 J/K,
+        // losing 0.35 W/K) heats the 0.9 mL charge (1.62 J/K) through 0.54 W/K; `celsius` is the
+        // liquid, where the thermocouple is.
+        var block = 150.0
+        var liquid = 150.0
+        for _ in 0..<60_000 {
+            let toLiquid = 0.54 * (block - liquid)
+            block += 0.001 * (90 - 0.35 * (block - 25) - toLiquid) / 60
+            liquid += 0.001 * toLiquid / 1.62
+        }
+        #expect(abs(reactor.celsius - liquid) < 0.5)
         // The reading rose through the run and every sample came 0.25 s apart.
         #expect(samples.count == 241)
         let first = try #require(samples.first?.thermocouple("reactor")?.usableCelsius)
@@ -60,7 +66,7 @@ struct RigTwinTests {
 
     @Test func theSameSeedGivesTheSameRun() throws {
         func run() throws -> [Double] {
-            let (rig, _) = try twinRig(try simBoard())
+            let (rig, _) = try twinRig(try simBoard(reactorStartingAt: 150))
             var readings: [Double] = []
             try rig.monitor(MonitorPlan(seconds: 20, interval: 0.5, duties: ["heater.reactor": 0.3])) {
                 readings += $0.thermocouples.compactMap(\.hotCelsius)
@@ -81,7 +87,7 @@ struct RigTwinTests {
 
     @Test func theHardLimitCutsTheHeaterAtMaxC() throws {
         // Start the block just under its 350 °C limit, heater at full duty.
-        let board = try simBoard(replacing: [("initial_c = 150.0", "initial_c = 348.0")])
+        let board = try simBoard(reactorStartingAt: 348)
         let (rig, twin) = try twinRig(board)
         var cuts: [String] = []
         var peak = -Double.infinity
@@ -102,7 +108,7 @@ struct RigTwinTests {
     /// Each sensor fault cuts the heater it feeds, and only that one.
     @Test(arguments: ["open", "short", "busy", "garbled"])
     func aSensorFaultCutsItsHeater(fault: String) throws {
-        let (rig, twin) = try twinRig(try simBoard())
+        let (rig, twin) = try twinRig(try simBoard(reactorStartingAt: 150))
         let converter = try #require(twin.converters["syringe"])
         switch fault {
         case "open": converter.thermocouple = .open
@@ -128,7 +134,7 @@ struct RigTwinTests {
     }
 
     @Test func aFailedBuildReleasesEveryLineItRequested() throws {
-        let board = try simBoard()
+        let board = try simBoard(reactorStartingAt: 150)
         let twin = try TwinTransportFactory(board: board)
         // The board says MCP9601 for the syringe; the part on the bus answers as an MCP9600.
         twin.converters["syringe"]?.reportedPart = .mcp9600
@@ -143,7 +149,7 @@ struct RigTwinTests {
     }
 
     @Test func aFailingOutputDuringMonitorStillEndsInTheSafeState() throws {
-        let (rig, twin) = try twinRig(try simBoard())
+        let (rig, twin) = try twinRig(try simBoard(reactorStartingAt: 150))
         let line = try #require(twin.lines["heater.reactor"])
         var ticks = 0
         #expect {
@@ -164,7 +170,7 @@ struct RigTwinTests {
         (["heater.reactor": -0.1], "--duty heater.reactor=-0.1: out of range"),
     ])
     func monitorPlansAreCheckedBeforeAnythingMoves(duties: [String: Double], message: String) throws {
-        let (rig, twin) = try twinRig(try simBoard())
+        let (rig, twin) = try twinRig(try simBoard(reactorStartingAt: 150))
         #expect {
             try rig.validate(MonitorPlan(seconds: 1, interval: 1, duties: duties))
         } throws: { error in
@@ -186,7 +192,7 @@ struct ManualOutputTests {
         ("valve.drain", .off, "no output valve.drain on"),
     ] as [(String, ManualOutputRequest, String?)])
     func requestsAreCheckedAgainstTheBoard(id: String, request: ManualOutputRequest, refusal: String?) throws {
-        let (rig, twin) = try twinRig(try simBoard())
+        let (rig, twin) = try twinRig(try simBoard(reactorStartingAt: 150))
         if let refusal {
             #expect {
                 _ = try rig.performManual(request, output: id)

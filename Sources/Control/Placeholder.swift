@@ -1,1 +1,0 @@
-// The Control module; its parts arrive in their own files.
