@@ -28,9 +28,15 @@ deps:
 build: deps
 	$(SWIFT) build --product aliquot
 
-## run: the main job on the twin (the board file decides twin or hardware).
+SETPOINT     ?= 240
+STATE_DIR    ?= state
+
+## run: the main job on the twin: tune both heater loops, then heat the reactor to $(SETPOINT) °C,
+## hold it, take the hot injection and report (the board file decides twin or hardware).
 run: build
-	$(SWIFT) run --skip-build aliquot monitor --board $(BOARD) --seconds 20 --interval 0.5 --duty heater.reactor=0.6 --duty heater.syringe=0.3
+	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot tune --board $(BOARD) --loop reactor --setpoint $(SETPOINT)
+	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot tune --board $(BOARD) --loop syringe --setpoint 60
+	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot heat --board $(BOARD) --setpoint $(SETPOINT)
 
 ## test: every test, then the board binary's size limit.
 test: deps
@@ -50,8 +56,12 @@ size: release
 	if ldd "$$binary" | grep -q libswiftCore; then echo "error: the board binary links the Swift runtime dynamically"; exit 1; fi; \
 	[ "$$bytes" -le $(MAX_BOARD_BINARY_BYTES) ] || { echo "error: the board binary is over the limit"; exit 1; }
 
-## bench: benchmarks (numbers printed, never asserted).
+## bench: benchmarks (numbers printed, never asserted). rt-tests brings cyclictest, whose numbers
+## are printed beside the control loop's wakeup latency.
 bench: deps
+	@dpkg-query -W -f='$${Status}' rt-tests 2>/dev/null | grep -q "install ok installed" || { \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends rt-tests; }
 	$(SWIFT) build -c release --product aliquot-bench
 	$(SWIFT) run -c release --skip-build aliquot-bench
 

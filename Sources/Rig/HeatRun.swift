@@ -122,7 +122,7 @@ extension Rig {
         recorder.warnings = driver.warnings
         var sequence = HeatSequence(plan: plan)
         let start = clock.now()
-        var nextStatus = 0.0
+        var nextStatus = statusEverySeconds  // the first line once the loops have readings
         while true {
             let now = clock.now()
             let seconds = now.seconds(since: start)

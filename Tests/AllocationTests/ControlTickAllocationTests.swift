@@ -80,39 +80,30 @@ struct ControlTickAllocationTests {
     }
 }
 
-/// The twin rig of Boards/sim.toml and a control loop over its two heaters.
-///
-/// Assembled here from the rig's parts (heaters, thermocouples) until the composition root
-/// offers it: each heater's loop reads the thermocouple its board entry names. Gains are
-/// moderate PI for the twin's plants; the limits are the board's range with timed checks loose
-/// enough for a healthy run.
+/// The twin rig of Boards/sim.toml and its control loop, as the composition root builds them for
+/// `aliquot heat`: each heater's loop reads the thermocouple its board entry names, with the
+/// board's safety limits and period, and gains of the kind `aliquot tune` finds on the twin.
 struct TwinControlSetup {
     let rig: Rig
     let twin: TwinTransportFactory
     let control: ControlLoop
 
+    static let gains = [
+        "reactor": PIDGains(kp: 0.092, ki: 0.0021, kd: 0.29, derivativeFilterSeconds: 0.63),
+        "syringe": PIDGains(kp: 0.66, ki: 0.0153, kd: 2.06, derivativeFilterSeconds: 0.62),
+    ]
+
     init() throws {
         let board = try BoardFile.load(path: packageRoot + "/Boards/sim.toml")
         twin = try TwinTransportFactory(board: board)
         rig = try Rig(board: board, transports: twin)
-        var loops: [HeatLoop] = []
-        for heater in rig.heaters {
-            let thermocouple = try #require(rig.thermocouples.first { $0.config.name == heater.config.thermocouple })
-            let gains =
-                heater.config.name == "reactor"
-                ? PIDGains(kp: 0.05, ki: 0.0008, kd: 0, derivativeFilterSeconds: 0)
-                : PIDGains(kp: 0.1, ki: 0.001, kd: 0, derivativeFilterSeconds: 0)
-            let limits = SafetyLimits(
-                minCelsius: thermocouple.config.minC, maxCelsius: heater.config.maxC, staleAfterSeconds: 2,
-                stuckAfterSeconds: 30, heatingGainCelsius: 2, heatingGainWithinSeconds: 60, runawayErrorIntegral: 2_000,
-                runawayHysteresisCelsius: 3, stuckOnRiseCelsius: 15, stuckOnWithinSeconds: 60,
-                injectionWindowSeconds: 30, maxTickGapSeconds: 1)
-            loops.append(
-                HeatLoop(
-                    name: heater.config.name, gains: gains, limits: limits, heater: heater.output,
-                    sensor: MCP9600TemperatureSensor(converter: thermocouple.converter)))
+        let loops = try rig.makeHeatLoops { (heater) throws(RigError) in
+            guard let gains = Self.gains[heater.name] else {
+                throw RigError(part: "heater.\(heater.name)", action: "test", detail: "no gains")
+            }
+            return gains
         }
-        control = ControlLoop(loops: loops, clock: rig.clock, period: .milliseconds(100), wakesForHeaterEdges: true)
+        control = rig.makeControlLoop(loops)
     }
 }
 
