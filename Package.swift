@@ -44,16 +44,19 @@ let package = Package(
         .executableTarget(
             name: "aliquot",
             dependencies: [
-                "Rig", "Config", "Devices", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Rig", "Config", "Devices", "Control", "Spectra", "Learning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "aliquot-bench", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports"]),
+        .executableTarget(
+            name: "aliquot-bench",
+            dependencies: ["Rig", "Config", "Devices", "Twin", "Transports", "Control", "LinuxIO", "Spectra", "Learning"]),
 
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Twin", "Transports"]),
         .testTarget(name: "TwinTests", dependencies: ["Twin", "Transports"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Devices", "Twin", "Transports"]),
-        .testTarget(name: "SpectraTests", dependencies: ["Spectra"]),
+        .testTarget(name: "SpectraTests", dependencies: ["Spectra", "aliquot"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(
             name: "AllocationTests",

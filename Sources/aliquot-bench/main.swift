@@ -134,6 +134,7 @@ func require<T>(_ value: T?) throws -> T {
 
 do {
     try main()
+    runSpectraBenchmarks()
     runLoopLatencyBenchmarks()
 } catch {
     print("bench failed: \(error)")

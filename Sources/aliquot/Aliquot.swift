@@ -12,6 +12,6 @@ struct Aliquot: ParsableCommand {
             command before any output line is touched.
             """,
         subcommands: [
-            MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self,
+            MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self, AnalyzeCommand.self,
         ])
 }

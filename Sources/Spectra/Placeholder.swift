@@ -1,1 +1,0 @@
-// The Spectra module; its parts arrive in their own files.
