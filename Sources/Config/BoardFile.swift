@@ -26,11 +26,14 @@ public struct BoardFile: Equatable, Sendable {
     public var control: ControlConfig
     /// `[twin]` and `[twin.<heater name>]`: required when `transport` is `twin`, refused otherwise.
     public var twin: TwinConfig?
+    /// `[spectrometer.abs]`, `[spectrometer.pl]`, in file order.
+    public var spectrometers: [SpectrometerConfig]
 
     public init(
         path: String, name: String, description: String, transport: TransportKind,
         defaultGPIOChip: String?, i2cBuses: [I2CBusConfig], thermocouples: [ThermocoupleConfig],
-        heaters: [HeaterConfig], valves: [ValveConfig], control: ControlConfig = .defaults, twin: TwinConfig?
+        heaters: [HeaterConfig], valves: [ValveConfig], control: ControlConfig = .defaults, twin: TwinConfig?,
+        spectrometers: [SpectrometerConfig] = []
     ) {
         self.path = path
         self.name = name
@@ -43,6 +46,12 @@ public struct BoardFile: Equatable, Sendable {
         self.valves = valves
         self.control = control
         self.twin = twin
+        self.spectrometers = spectrometers
+    }
+
+    /// The `[spectrometer.<name>]` of `role`, if the board has one.
+    public func spectrometer(_ role: SpectrometerRole) -> SpectrometerConfig? {
+        spectrometers.first { $0.role == role }
     }
 
     /// Every output on the board (heaters, then valves), by its id such as `heater.reactor`.
@@ -366,5 +375,137 @@ public struct LiquidChargeConfig: Equatable, Sendable {
         self.stirRPM = stirRPM
         self.injectionML = injectionML
         self.injectionC = injectionC
+    }
+}
+
+/// The spectrometer models the rig can use.
+public enum SpectrometerModel: String, Equatable, Sendable, CaseIterable {
+    case usb2000Plus = "USB2000+"
+    case flameS = "FLAME-S"
+    case usb4000 = "USB4000"
+
+    /// USB product ID (vendor 0x2457): USB2000+ and FLAME-S share 0x101E.
+    public var productID: UInt16 { self == .usb4000 ? 0x1022 : 0x101E }
+
+    /// The integration times the model takes, ms: USB2000+/FLAME-S 1 ms, USB4000 10 µs; 65 s.
+    public var integrationRangeMs: ClosedRange<Double> { self == .usb4000 ? 0.01...65_000 : 1...65_000 }
+}
+
+/// What a spectrometer looks at, from its section name.
+public enum SpectrometerRole: String, Equatable, Sendable, CaseIterable {
+    /// `[spectrometer.abs]`: UV-vis absorbance through the flow cell (deuterium-halogen lamp).
+    case absorbance = "abs"
+    /// `[spectrometer.pl]`: photoluminescence excited at 385 nm.
+    case emission = "pl"
+}
+
+/// `[spectrometer.<name>]`: one Ocean Optics spectrometer, `abs` or `pl`.
+public struct SpectrometerConfig: Equatable, Sendable {
+    /// `abs` or `pl`.
+    public var role: SpectrometerRole
+    /// `model`: "USB2000+", "FLAME-S" or "USB4000".
+    public var model: SpectrometerModel
+    /// `serial`: the unit's serial number (information slot 0), 1...14 characters; nil: the first
+    /// free spectrometer of the model. Required when both spectrometers share a USB product ID.
+    public var serialNumber: String?
+    /// `integration_ms`: within the model's limits (`SpectrometerModel.integrationRangeMs`).
+    public var integrationMs: Double
+    /// The twin's optics and detector (twin boards only; nil on linux boards).
+    public var twin: SpectrometerTwinConfig?
+
+    public init(
+        role: SpectrometerRole, model: SpectrometerModel, serialNumber: String?, integrationMs: Double,
+        twin: SpectrometerTwinConfig?
+    ) {
+        self.role = role
+        self.model = model
+        self.serialNumber = serialNumber
+        self.integrationMs = integrationMs
+        self.twin = twin
+    }
+
+    /// `spectrometer.abs`, `spectrometer.pl`.
+    public var id: String { "spectrometer.\(role.rawValue)" }
+}
+
+/// The twin keys of `[spectrometer.<name>]`: the simulated unit's EEPROM, detector and optics,
+/// and the sample in its cell when nothing else sets one. Every key is optional; `defaults(for:)`
+/// gives the values of absent keys.
+public struct SpectrometerTwinConfig: Equatable, Sendable {
+    /// `usb_speed`: "high" (512-byte packets; default) or "full" (64-byte packets).
+    public var highSpeed: Bool
+    /// `wavelength_c0` ... `wavelength_c3`: the EEPROM's λ(p) = c0 + c1·p + c2·p² + c3·p³.
+    public var wavelengthCoefficients: [Double]
+    /// `light_counts_per_ms`: abs: counts per ms of integration at the lamp's halogen maximum
+    /// through the blank; pl: the 385 nm LED's leak past the filter at 385 nm. 0...1e6.
+    public var lightCountsPerMs: Double
+    /// `dark_offset_counts`: 0...20000.
+    public var darkOffsetCounts: Double
+    /// `dark_current_counts_per_s`: 0...100000.
+    public var darkCurrentCountsPerS: Double
+    /// `read_noise_counts`: RMS, 0...1000.
+    public var readNoiseCounts: Double
+    /// `saturation_counts`: where raw counts clip (information slot 17), 1000...65535.
+    public var saturationCounts: Int
+    /// `cell_path_mm`: the flow cell's optical path, more than 0 up to 100 mm (2 on the rig).
+    public var cellPathMm: Double
+    /// `sample_peak_nm`, `sample_fwhm_nm`: the sample's first exciton (abs) or band-edge emission
+    /// (pl), 300...900 nm and more than 0 up to 200 nm.
+    public var samplePeakNm: Double
+    public var sampleFwhmNm: Double
+    /// `sample_height`: abs: the exciton's absorbance through the 2 mm cell, 0...4; pl: counts per
+    /// second at the emission peak, 0...1e7.
+    public var sampleHeight: Double
+    /// `sample_scattering`: abs: Rayleigh scattering, absorbance at 500 nm, 0...2.
+    public var sampleScattering: Double
+    /// `sample_trap`: pl: the red trap band's height relative to the band edge, 0...5.
+    public var sampleTrap: Double
+
+    public init(
+        highSpeed: Bool, wavelengthCoefficients: [Double], lightCountsPerMs: Double, darkOffsetCounts: Double,
+        darkCurrentCountsPerS: Double, readNoiseCounts: Double, saturationCounts: Int, cellPathMm: Double,
+        samplePeakNm: Double, sampleFwhmNm: Double, sampleHeight: Double, sampleScattering: Double, sampleTrap: Double
+    ) {
+        precondition(wavelengthCoefficients.count == 4, "c0 ... c3")
+        self.highSpeed = highSpeed
+        self.wavelengthCoefficients = wavelengthCoefficients
+        self.lightCountsPerMs = lightCountsPerMs
+        self.darkOffsetCounts = darkOffsetCounts
+        self.darkCurrentCountsPerS = darkCurrentCountsPerS
+        self.readNoiseCounts = readNoiseCounts
+        self.saturationCounts = saturationCounts
+        self.cellPathMm = cellPathMm
+        self.samplePeakNm = samplePeakNm
+        self.sampleFwhmNm = sampleFwhmNm
+        self.sampleHeight = sampleHeight
+        self.sampleScattering = sampleScattering
+        self.sampleTrap = sampleTrap
+    }
+
+    /// Least-squares cubics through the published rig's axes (`data/cdse/uv_wavelengths.csv`,
+    /// `pl_wavelengths.csv`, 2028 values each) placed at transferred pixels 20...2047 (the first 20,
+    /// shielded and dummy pixels with the electric-dark ones among them, are what the published
+    /// crop dropped). Both fit to 0.0003 nm RMS, 0.0005 nm at worst: the files' own 0.001 nm
+    /// rounding, so the published axes are these EEPROM cubics.
+    public static func rigWavelengthCoefficients(_ role: SpectrometerRole) -> [Double] {
+        switch role {
+        case .absorbance: [1.7806486e2, 3.7428912e-1, -1.2662454e-5, -3.6355806e-9]
+        case .emission: [1.7541464e2, 3.8841725e-1, -2.1495763e-5, -6.8412832e-10]
+        }
+    }
+
+    /// The values of absent keys: the rig's wavelength axes; a FLAME-S detector (1500-count
+    /// offset, 200 counts/s of dark current, 50 counts RMS of read noise as the data sheets quote,
+    /// 16-bit saturation); abs: the lamp at 5000 counts per ms (40 000 counts at 8 ms) and a
+    /// 520 nm exciton, FWHM 30 nm, height 0.25, on 0.01 of scattering; pl: an LED leak of 2 counts
+    /// per ms and a 545 nm band edge, FWHM 32 nm, 200 000 counts per second, trap band 0.15.
+    public static func defaults(for role: SpectrometerRole) -> SpectrometerTwinConfig {
+        let absorbance = role == .absorbance
+        return SpectrometerTwinConfig(
+            highSpeed: true, wavelengthCoefficients: rigWavelengthCoefficients(role),
+            lightCountsPerMs: absorbance ? 5000 : 2, darkOffsetCounts: 1500, darkCurrentCountsPerS: 200,
+            readNoiseCounts: 50, saturationCounts: 65_535, cellPathMm: 2,
+            samplePeakNm: absorbance ? 520 : 545, sampleFwhmNm: absorbance ? 30 : 32,
+            sampleHeight: absorbance ? 0.25 : 200_000, sampleScattering: 0.01, sampleTrap: 0.15)
     }
 }

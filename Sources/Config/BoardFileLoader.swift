@@ -203,9 +203,9 @@ struct SectionSchema {
 /// Every section of a board file, declared.
 enum BoardSchema {
     /// Top-level sections in the order they are checked and listed.
-    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "control", "twin"]
+    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "control", "twin", "spectrometer"]
     /// Sections that hold named subsections only (`[heater.<name>]`).
-    static let namedKinds: Set = ["i2c", "thermocouple", "heater", "valve"]
+    static let namedKinds: Set = ["i2c", "thermocouple", "heater", "valve", "spectrometer"]
 
     static let board = SectionSchema(keys: [
         KeyRule("name", .nonEmptyText, .required),
@@ -311,6 +311,33 @@ enum BoardSchema {
         KeyRule("injection_c", .number(lower: -10, lowerExcluded: false, upper: 100, unit: "°C"), .optional),
         KeyRule("solidifies_below_c", .number(lower: -10, lowerExcluded: false, upper: 200, unit: "°C"), .optional),
     ])
+
+    static let spectrometer = SectionSchema(keys: [
+        KeyRule("model", .choice(SpectrometerModel.allCases.map(\.rawValue)), .required),
+        KeyRule("serial", .nonEmptyText, .optional),
+        KeyRule("integration_ms", .number(lower: 0.01, lowerExcluded: false, upper: 65_000, unit: "ms"), .required),
+    ] + spectrometerTwin)
+
+    /// The twin keys of a spectrometer (all optional; `SpectrometerTwinConfig.defaults(for:)`).
+    static let spectrometerTwin: [KeyRule] = [
+        KeyRule("usb_speed", .choice(["high", "full"]), .optional),
+        KeyRule("wavelength_c0", .finiteNumber(unit: "nm"), .optional),
+        KeyRule("wavelength_c1", .finiteNumber(unit: "nm per pixel"), .optional),
+        KeyRule("wavelength_c2", .finiteNumber(unit: "nm per pixel²"), .optional),
+        KeyRule("wavelength_c3", .finiteNumber(unit: "nm per pixel³"), .optional),
+        KeyRule("light_counts_per_ms", .number(lower: 0, lowerExcluded: false, upper: 1e6, unit: "counts/ms"), .optional),
+        KeyRule("dark_offset_counts", .number(lower: 0, lowerExcluded: false, upper: 20_000, unit: "counts"), .optional),
+        KeyRule(
+            "dark_current_counts_per_s", .number(lower: 0, lowerExcluded: false, upper: 100_000, unit: "counts/s"), .optional),
+        KeyRule("read_noise_counts", .number(lower: 0, lowerExcluded: false, upper: 1000, unit: "counts"), .optional),
+        KeyRule("saturation_counts", .integer(1000...65_535, unit: "counts", hex: false), .optional),
+        KeyRule("cell_path_mm", .number(lower: 0, lowerExcluded: true, upper: 100, unit: "mm"), .optional),
+        KeyRule("sample_peak_nm", .number(lower: 300, lowerExcluded: false, upper: 900, unit: "nm"), .optional),
+        KeyRule("sample_fwhm_nm", .number(lower: 0, lowerExcluded: true, upper: 200, unit: "nm"), .optional),
+        KeyRule("sample_height", .number(lower: 0, lowerExcluded: false, upper: 1e7, unit: nil), .optional),
+        KeyRule("sample_scattering", .number(lower: 0, lowerExcluded: false, upper: 2, unit: "absorbance at 500 nm"), .optional),
+        KeyRule("sample_trap", .number(lower: 0, lowerExcluded: false, upper: 5, unit: "of the band edge"), .optional),
+    ]
 
     /// The zone keys that describe liquid, meaningless without `coupling_w_per_k`.
     static let liquidKeys = ["liquid_ml", "liquid_heat_capacity_j_per_ml_k", "stir_rpm", "injection_ml", "injection_c"]
@@ -478,6 +505,7 @@ struct BoardChecker {
         try checkDistinctLines(heaters.map { ($0.config.name, "heater", $0.config.line, $0.section) }
             + valves.map { ($0.config.name, "valve", $0.config.line, $0.section) })
         let twin = try twin(transport: transport, transportLine: board.line(of: "transport"), heaters: heaters)
+        let spectrometers = try spectrometers(transport: transport)
 
         return BoardFile(
             path: file,
@@ -490,7 +518,8 @@ struct BoardChecker {
             heaters: heaters.map(\.config),
             valves: valves.map(\.config),
             control: control,
-            twin: twin)
+            twin: twin,
+            spectrometers: spectrometers)
     }
 
     // MARK: Shape
@@ -966,5 +995,133 @@ struct BoardChecker {
 
     static func list(_ names: [String]) -> String {
         names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+}
+
+// MARK: - Spectrometers
+
+extension BoardChecker {
+    /// `[spectrometer.abs]` and `[spectrometer.pl]`: the model, the serial number, the integration
+    /// time within the model's limits, and on twin boards the simulated unit (refused on linux
+    /// boards). Two spectrometers with the same USB product ID need serial numbers, different ones.
+    func spectrometers(transport: TransportKind) throws(BoardFileError) -> [SpectrometerConfig] {
+        var result: [(config: SpectrometerConfig, section: CheckedSection)] = []
+        for (name, table) in try namedSections("spectrometer") {
+            let path = "spectrometer.\(name)"
+            guard let role = SpectrometerRole(rawValue: name) else {
+                throw fail(
+                    table.line, path,
+                    "[\(path)] is not a spectrometer of the rig: allowed [spectrometer.abs] (absorbance) and "
+                        + "[spectrometer.pl] (photoluminescence)")
+            }
+            let section = try checkSection(table, path: path, schema: BoardSchema.spectrometer)
+            let model = section.choice("model", as: SpectrometerModel.self)
+            let integration = section.number("integration_ms")
+            let limits = model.integrationRangeMs
+            guard limits.contains(integration) else {
+                throw fail(
+                    section.line(of: "integration_ms"), "\(path).integration_ms",
+                    "\(path).integration_ms = \(renderNumber(integration)) is out of range for a \(model.rawValue): "
+                        + "allowed \(renderNumber(limits.lowerBound)) to \(renderNumber(limits.upperBound)) (ms)")
+            }
+            let serial = section.optionalString("serial")
+            if let serial, serial.utf8.count > 14 || !serial.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) {
+                throw fail(
+                    section.line(of: "serial"), "\(path).serial",
+                    "\(path).serial = \(render(.string(serial))) is not a serial number: 1 to 14 printable ASCII "
+                        + "characters without spaces (information slot 0 holds 14 and a NUL)")
+            }
+            let twin = try spectrometerTwin(section, role: role, model: model, transport: transport)
+            let config = SpectrometerConfig(
+                role: role, model: model, serialNumber: serial, integrationMs: integration, twin: twin)
+            for earlier in result where earlier.config.model.productID == model.productID {
+                let ids = "2457:\(String(model.productID, radix: 16))"
+                guard let serial, let earlierSerial = earlier.config.serialNumber else {
+                    let missing = serial == nil ? path : earlier.config.id
+                    let line = serial == nil ? section.line : earlier.section.line
+                    throw fail(
+                        line, "\(missing).serial",
+                        "missing required key \(missing).serial: spectrometer.\(earlier.config.role.rawValue) and "
+                            + "\(path) are both \(ids) (USB2000+ and FLAME-S share it), so each needs its serial number "
+                            + "to be told apart")
+                }
+                if serial == earlierSerial {
+                    throw fail(
+                        section.line(of: "serial"), "\(path).serial",
+                        "\(path).serial = \(render(.string(serial))) is already used by \(earlier.config.id) "
+                            + "(line \(earlier.section.line(of: "serial")))")
+                }
+            }
+            result.append((config, section))
+        }
+        return result.map(\.config)
+    }
+
+    /// The twin keys of a spectrometer: refused on linux boards; on twin boards the defaults of
+    /// `SpectrometerTwinConfig.defaults(for:)` with the keys given, each checked for the role.
+    func spectrometerTwin(
+        _ section: CheckedSection, role: SpectrometerRole, model: SpectrometerModel, transport: TransportKind
+    ) throws(BoardFileError) -> SpectrometerTwinConfig? {
+        let path = section.path
+        let given = BoardSchema.spectrometerTwin.map(\.key).filter { section.isPresent($0) }
+        guard transport == .twin else {
+            if let key = given.min(by: { section.line(of: $0) < section.line(of: $1) }) {
+                throw fail(
+                    section.line(of: key), "\(path).\(key)",
+                    "\(path).\(key) is not allowed when board.transport = \"linux\": the simulated spectrometer "
+                        + "belongs in a twin board file")
+            }
+            return nil
+        }
+        let otherRoleKey = role == .absorbance ? "sample_trap" : "sample_scattering"
+        if section.isPresent(otherRoleKey) {
+            let owner = role == .absorbance ? "pl" : "abs"
+            throw fail(
+                section.line(of: otherRoleKey), "\(path).\(otherRoleKey)",
+                "\(path).\(otherRoleKey) applies to [spectrometer.\(owner)] only")
+        }
+        var twin = SpectrometerTwinConfig.defaults(for: role)
+        if let speed = section.optionalString("usb_speed") { twin.highSpeed = speed == "high" }
+        let coefficientKeys = (0..<4).map { "wavelength_c\($0)" }
+        let givenCoefficients = coefficientKeys.filter { section.isPresent($0) }
+        if !givenCoefficients.isEmpty {
+            guard givenCoefficients.count == 4 else {
+                let missing = coefficientKeys.first { !section.isPresent($0) } ?? "wavelength_c0"
+                throw fail(
+                    section.line, "\(path).\(missing)",
+                    "missing required key \(path).\(missing): give all of wavelength_c0 ... wavelength_c3, or none "
+                        + "for the rig's axis")
+            }
+            let c = coefficientKeys.map { section.number($0) }
+            // λ(p) must rise over every transferred pixel: dλ/dp = c1 + 2·c2·p + 3·c3·p² > 0.
+            let pixels = model == .usb4000 ? 3840 : 2048
+            if let pixel = (0..<pixels).first(where: { c[1] + Double($0) * (2 * c[2] + 3 * c[3] * Double($0)) <= 0 }) {
+                throw fail(
+                    section.line(of: "wavelength_c1"), "\(path).wavelength_c1",
+                    "\(path).wavelength_c0 ... c3 do not give wavelengths rising with the pixel: "
+                        + "the cubic turns at pixel \(pixel) of the \(model.rawValue)'s \(pixels)")
+            }
+            twin.wavelengthCoefficients = c
+        }
+        if let value = section.optionalNumber("light_counts_per_ms") { twin.lightCountsPerMs = value }
+        if let value = section.optionalNumber("dark_offset_counts") { twin.darkOffsetCounts = value }
+        if let value = section.optionalNumber("dark_current_counts_per_s") { twin.darkCurrentCountsPerS = value }
+        if let value = section.optionalNumber("read_noise_counts") { twin.readNoiseCounts = value }
+        if section.isPresent("saturation_counts") { twin.saturationCounts = Int(section.integer("saturation_counts")) }
+        if let value = section.optionalNumber("cell_path_mm") { twin.cellPathMm = value }
+        if let value = section.optionalNumber("sample_peak_nm") { twin.samplePeakNm = value }
+        if let value = section.optionalNumber("sample_fwhm_nm") { twin.sampleFwhmNm = value }
+        if let value = section.optionalNumber("sample_height") {
+            if role == .absorbance && value > 4 {
+                throw fail(
+                    section.line(of: "sample_height"), "\(path).sample_height",
+                    "\(path).sample_height = \(renderNumber(value)) is out of range for an absorbance: allowed 0 to 4 "
+                        + "(absorbance of the exciton through the 2 mm cell)")
+            }
+            twin.sampleHeight = value
+        }
+        if let value = section.optionalNumber("sample_scattering") { twin.sampleScattering = value }
+        if let value = section.optionalNumber("sample_trap") { twin.sampleTrap = value }
+        return twin
     }
 }

@@ -7,11 +7,24 @@ import Transports
 public final class LinuxTransportFactory: TransportFactory {
     public let clock: RigClock
     private let system: any LinuxSystem
+    private let usbSystem: any USBSystem
     private var chips: [String: GPIOChip] = [:]
 
-    public init(board: BoardFile, system: any LinuxSystem = LiveLinuxSystem()) {
+    public init(board: BoardFile, system: any LinuxSystem = LiveLinuxSystem(), usbSystem: any USBSystem = LiveUSBSystem()) {
         self.system = system
+        self.usbSystem = usbSystem
         clock = MonotonicClock(system: system)
+    }
+
+    /// A spectrometer through libusb (`LinuxUSBDevice`).
+    public func makeUSBDevice(_ match: USBDeviceMatch, part: String, serialNumberProbe: USBSerialNumberProbe?)
+        throws(RigError) -> any USBBulkDevice
+    {
+        do {
+            return try LinuxUSBDevice(match: match, serialNumberProbe: serialNumberProbe, system: usbSystem)
+        } catch {
+            throw RigError(part: part, action: "open", underlying: error)
+        }
     }
 
     public func makeI2CBus(_ bus: I2CBusConfig) throws(RigError) -> I2CBus {

@@ -35,6 +35,8 @@ public final class Rig {
     public let transports: TransportFactory
     /// When the rig was built, on its clock.
     public let startedAt: MonotonicInstant
+    /// The board's spectrometers, opened on first use (Spectrometers.swift).
+    public let spectrometers: Spectrometers
 
     /// Builds the rig the board file describes: the twin for `transport = "twin"`, Linux devices
     /// for `transport = "linux"`.
@@ -53,6 +55,7 @@ public final class Rig {
         self.transports = transports
         self.clock = transports.clock
         startedAt = transports.clock.now()
+        spectrometers = Spectrometers(board: board, transports: transports)
 
         var heaters: [Heater] = []
         var valves: [Valve] = []

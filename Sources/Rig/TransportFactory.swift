@@ -13,4 +13,18 @@ public protocol TransportFactory: AnyObject {
     /// Requests the line of an output as an output already at `offLevel`, so that nothing switches
     /// on while the rig is built.
     func makeOutputLine(_ output: OutputConfig, offLevel: Bool) throws(RigError) -> OutputLine
+
+    /// Finds and opens the USB device of `part` (`spectrometer.abs`) that fits `match`, asking
+    /// `serialNumberProbe` for the serial number of a device whose descriptor has none.
+    func makeUSBDevice(_ match: USBDeviceMatch, part: String, serialNumberProbe: USBSerialNumberProbe?)
+        throws(RigError) -> any USBBulkDevice
+}
+
+extension TransportFactory {
+    /// A factory without USB (one made before spectrometers existed) has none to give.
+    public func makeUSBDevice(_ match: USBDeviceMatch, part: String, serialNumberProbe: USBSerialNumberProbe?)
+        throws(RigError) -> any USBBulkDevice
+    {
+        throw RigError(part: part, action: "open", detail: "this transport factory has no USB devices")
+    }
 }

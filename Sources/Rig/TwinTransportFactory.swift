@@ -21,6 +21,10 @@ public final class TwinTransportFactory: TransportFactory {
     public let converters: [String: MCP9600Simulator]
     /// The simulated output lines by output id (`heater.reactor`).
     public private(set) var lines: [String: SimulatedOutputLine] = [:]
+    /// The simulated USB bus the spectrometers are plugged into.
+    public let usbBus: SimulatedUSBBus
+    /// The simulated spectrometers by role, from `[spectrometer.<name>]`.
+    public let spectrometerSimulators: [SpectrometerRole: OceanOpticsSimulator]
     private let board: BoardFile
 
     public var clock: RigClock { virtualClock }
@@ -37,6 +41,7 @@ public final class TwinTransportFactory: TransportFactory {
         plant = ThermalPlant(ambientCelsius: twin.ambientC, zones: twin.zones.map(Self.zoneParameters), seed: twin.seed)
 
         (buses, converters) = Self.assembleConverters(board: board, plant: plant, clock: virtualClock, ambient: twin.ambientC)
+        (usbBus, spectrometerSimulators) = Self.assembleSpectrometers(board: board, clock: virtualClock, seed: twin.seed)
     }
 
     /// The plant zone of a `[twin.<heater>]` section: the body, and the liquid when the zone has

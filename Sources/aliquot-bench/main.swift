@@ -135,6 +135,7 @@ func require<T>(_ value: T?) throws -> T {
 do {
     try main()
     runSpectraBenchmarks()
+    runSpectrometerBenchmarks()
     runLoopLatencyBenchmarks()
 } catch {
     print("bench failed: \(error)")

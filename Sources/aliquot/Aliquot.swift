@@ -13,5 +13,6 @@ struct Aliquot: ParsableCommand {
             """,
         subcommands: [
             MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self, AnalyzeCommand.self,
+            AcquireCommand.self,
         ])
 }

@@ -330,7 +330,7 @@ struct BadBoard: Sendable, CustomTestStringConvertible {
 }
 
 @Suite struct BadBoardFileTests {
-    static let sectionList = "board, gpio, i2c, thermocouple, heater, valve, control, twin"
+    static let sectionList = "board, gpio, i2c, thermocouple, heater, valve, control, twin, spectrometer"
 
     static let cases: [BadBoard] = [
         // Unknown sections and keys.
