@@ -24,7 +24,7 @@ extension BoardFile {
     /// - Throws: `BoardFileError` if the file cannot be read (naming the errno's meaning), is not
     ///   UTF-8, is not valid TOML, or breaks the board-file schema.
     public static func load(path: String) throws(BoardFileError) -> BoardFile {
-        var bytes = try readWholeFile(path)
+        var bytes = try ConfigFiles.read(path, what: "board file", maximumSize: maximumFileSize)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw BoardFileError(file: path, line: nil, key: nil, message: "the board file is not valid UTF-8 text")
@@ -45,40 +45,6 @@ extension BoardFile {
         return try BoardChecker(file: path, root: root).check()
     }
 
-    /// The whole file, through open/read/close.
-    private static func readWholeFile(_ path: String) throws(BoardFileError) -> [UInt8] {
-        func failure(_ operation: String, _ code: Int32) -> BoardFileError {
-            BoardFileError(
-                file: path, line: nil, key: nil,
-                message: "cannot \(operation) the board file: \(String(cString: strerror(code))) (errno \(code))")
-        }
-        var descriptor: Int32
-        repeat {
-            descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        } while descriptor < 0 && errno == EINTR
-        guard descriptor >= 0 else { throw failure("open", errno) }
-        defer { _ = close(descriptor) }
-
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress, buffer.count)
-            }
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                throw failure("read", code)
-            }
-            if count == 0 { return contents }
-            contents += chunk[0..<count]
-            guard contents.count <= maximumFileSize else {
-                throw BoardFileError(
-                    file: path, line: nil, key: nil,
-                    message: "the board file is larger than \(maximumFileSize) bytes; a board file is a few kilobytes")
-            }
-        }
-    }
 }
 
 extension ThermocoupleType {
@@ -369,23 +335,7 @@ private func renderInteger(_ value: Int64, hex: Bool) -> String {
 private func render(_ scalar: BoardScalar, hex: Bool = false) -> String {
     switch scalar {
     case .string(let text):
-        var quoted = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": quoted += "\\\""
-            case "\\": quoted += "\\\\"
-            case "\n": quoted += "\\n"
-            case "\t": quoted += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let digits = String(scalar.value, radix: 16, uppercase: true)
-                    quoted += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-                } else {
-                    quoted.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return quoted + "\""
+        return tomlQuoted(text)
     case .integer(let value): return renderInteger(value, hex: hex)
     case .number(let value): return renderNumber(value)
     case .boolean(let value): return value ? "true" : "false"

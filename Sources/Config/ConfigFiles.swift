@@ -2,11 +2,11 @@
 import Glibc
 #endif
 
-/// Reading and writing Aliquot's small configuration files (board files, tuned state) with the
-/// file named in every error, and writes that never leave a half-written file behind.
-enum ConfigFiles {
+/// Reading and writing Aliquot's small files (board files, tuned state, the tables commands write)
+/// with the file named in every error, and writes that never leave a half-written file behind.
+public enum ConfigFiles {
     /// The whole file, through open/read/close; `what` names the kind of file in messages.
-    static func read(_ path: String, what: String, maximumSize: Int) throws(BoardFileError) -> [UInt8] {
+    public static func read(_ path: String, what: String, maximumSize: Int) throws(BoardFileError) -> [UInt8] {
         var descriptor: Int32
         repeat {
             descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -43,7 +43,7 @@ enum ConfigFiles {
     /// Replaces `path` with `bytes` atomically: a temporary file beside it is written, flushed to
     /// disk and renamed over the old one, then the folder is flushed. A crash leaves either the old
     /// file or the new one, never a mix.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, what: String) throws(BoardFileError) {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, what: String) throws(BoardFileError) {
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure(temporary, "create the \(what)", errno) }

@@ -179,7 +179,7 @@ public struct TunedState: Equatable, Sendable {
     public func text() -> String {
         var lines = [
             "# Written by `aliquot tune`: PID gains measured on this board. Tune again rather than edit.",
-            "board = \(quoted(board))",
+            "board = \(tomlQuoted(board))",
         ]
         for loop in loops {
             lines += [
@@ -189,7 +189,7 @@ public struct TunedState: Equatable, Sendable {
                 "ki = \(loop.ki)",
                 "kd = \(loop.kd)",
                 "derivative_filter_s = \(loop.derivativeFilterSeconds)",
-                "rule = \(quoted(loop.rule))",
+                "rule = \(tomlQuoted(loop.rule))",
                 "ultimate_gain = \(loop.ultimateGain)",
                 "ultimate_period_s = \(loop.ultimatePeriodSeconds)",
                 "setpoint_c = \(loop.setpointCelsius)",
@@ -207,24 +207,4 @@ public struct TunedState: Equatable, Sendable {
         }
         try ConfigFiles.writeAtomically(Array(text().utf8), to: path, what: "tuned-state file")
     }
-}
-
-private func quoted(_ text: String) -> String {
-    var result = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": result += "\\\""
-        case "\\": result += "\\\\"
-        case "\n": result += "\\n"
-        case "\t": result += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return result + "\""
 }

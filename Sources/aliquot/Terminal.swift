@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Config
 import Devices
 import Rig
 
@@ -90,5 +91,14 @@ struct MonitorTable {
             columns.append(padded(state, max(output.id.count, 9)))
         }
         return columns.joined(separator: " ")
+    }
+}
+
+/// Replaces `path` with `text` atomically (a reader sees the old file or the whole new one).
+func writeAtomically(_ text: String, to path: String) throws {
+    do {
+        try ConfigFiles.writeAtomically(Array(text.utf8), to: path, what: "output file")
+    } catch {
+        throw CommandFailure(error.description)
     }
 }

@@ -125,7 +125,7 @@ struct AnalyzeCommandTests {
     @Test func aMissingFileAndABadKindAreRefused() throws {
         let missing = try Self.run(["analyze", "--kind", "abs", "/nonexistent/spectra.csv"])
         #expect(missing.status != 0)
-        #expect(missing.standardError.contains("/nonexistent/spectra.csv: cannot open: No such file or directory"))
+        #expect(missing.standardError.contains("/nonexistent/spectra.csv: cannot open the spectra file: No such file or directory"))
         let kind = try Self.run(["analyze", "--kind", "uv", "/nonexistent/spectra.csv"])
         #expect(kind.status != 0)
         #expect(kind.standardError.contains("uv"))
