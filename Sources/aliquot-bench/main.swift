@@ -136,6 +136,7 @@ do {
     try main()
     runSpectraBenchmarks()
     runSpectrometerBenchmarks()
+    runLearningBenchmarks()
     runLoopLatencyBenchmarks()
 } catch {
     print("bench failed: \(error)")

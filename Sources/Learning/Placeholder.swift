@@ -1,1 +1,0 @@
-// The Learning module; its parts arrive in their own files.

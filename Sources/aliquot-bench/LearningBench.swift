@@ -1,0 +1,126 @@
+// The Learning module's costs on this machine: single passes, Monte Carlo dropout, the
+// 1 000 000-candidate map and training. Numbers are printed, never asserted.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Learning
+
+/// Runs the Learning benchmarks and prints one table. Uses the shipped absorbance bundle
+/// (Firmware/models/cdse-absorbance.aqm, relative to the working folder) when it is there, else
+/// trains a small stand-in model first.
+func runLearningBenchmarks() {
+    let dataPath = "../shared/data/cdse/uv_train_val.csv"
+    let dataset: SynthesisDataset
+    do {
+        dataset = try SynthesisDataset.load(path: dataPath, normalization: .logarithmic)
+    } catch {
+        print("learning bench: \(error)")
+        return
+    }
+    let features = dataset.features(.logarithmic)
+    var rows: [LearningBenchRow] = []
+
+    // Training: one network of the published recipe on all 4 946 rows, one thread.
+    let trainStart = learningBenchNow()
+    let trained = NetworkTrainer(settings: .published).train(features: features, targets: dataset.peakTargets(.logarithmic), seed: 1)
+    let trainSeconds = Double(learningBenchNow() - trainStart) / 1e9
+    rows.append(LearningBenchRow(
+        name: "train 1 network (\(trained.parameterCount) weights), 300 epochs x 4946 rows, 1 thread", value: trainSeconds, unit: "s"))
+
+    let bundlePath = "Firmware/models/cdse-absorbance.aqm"
+    var model: SynthesisModel
+    do {
+        if access(bundlePath, R_OK) == 0 {
+            model = try ModelBundle.read(path: bundlePath)
+        } else {
+            print("(\(bundlePath) not found: benchmarking a one-network-per-target model trained here)")
+            model = try SynthesisModel.train(
+                dataset, normalization: .logarithmic, ensembleSize: 1, seed: 1, kind: .absorbance, createdUnixSeconds: 0,
+                crossValidation: nil)
+        }
+    } catch {
+        print("learning bench: \(error)")
+        return
+    }
+
+    // Single passes of one network (the peak model's first member), one row at a time.
+    let floatEngine = FloatInference(model.peak[0])
+    let int8Engine = QuantizedInference(model.quantizedPeak[0])
+    features.values.withUnsafeBufferPointer { values in
+        let base = values.baseAddress!
+        var sink: Float = 0
+        let floatTimes = learningBenchTimes(iterations: 200_000) { k in sink += floatEngine.predictOne(base + (k % 4096) * 5) }
+        let int8Times = learningBenchTimes(iterations: 200_000) { k in sink += int8Engine.predictOne(base + (k % 4096) * 5) }
+        rows.append(LearningBenchRow(name: "single pass, float, p50", value: floatTimes.p50, unit: "ns"))
+        rows.append(LearningBenchRow(name: "single pass, float, p99", value: floatTimes.p99, unit: "ns"))
+        rows.append(LearningBenchRow(name: "single pass, int8, p50", value: int8Times.p50, unit: "ns"))
+        rows.append(LearningBenchRow(name: "single pass, int8, p99", value: int8Times.p99, unit: "ns"))
+        rows.append(LearningBenchRow(name: "  float p50 / int8 p50", value: floatTimes.p50 / int8Times.p50, unit: "x"))
+        if sink.isNaN { print("") }
+    }
+
+    // Monte Carlo dropout: 100 passes of the whole model (peak, direct and cascade width), one
+    // input, against 100 single deterministic passes of the same networks.
+    let conditions = SynthesisConditions(oleicAcidRatio: 40, temperatureC: 240, cadmiumMM: 10, seleniumMM: 10, timeS: 120)
+    for path in InferencePath.allCases {
+        let predictor = SynthesisPredictor(model: model, path: path, maximumRows: 256)
+        _ = predictor.monteCarlo(conditions, passes: 100, seed: 1)
+        let times = learningBenchTimes(iterations: 2_000) { _ in _ = predictor.monteCarlo(conditions, passes: 100, seed: 1) }
+        rows.append(LearningBenchRow(name: "MC dropout, 100 passes, whole model, \(path.rawValue), p50", value: times.p50 / 1000, unit: "us"))
+        rows.append(LearningBenchRow(name: "MC dropout, 100 passes, whole model, \(path.rawValue), p99", value: times.p99 / 1000, unit: "us"))
+    }
+
+    // The map: 1 000 000 uniform candidates x 30 passes, peak and cascade width, two threads.
+    let candidates = CandidateMap.uniformCandidates(count: 1_000_000, seed: 3)
+    for (path, width) in [(InferencePath.int8, true), (.int8, false), (.float, true)] {
+        let start = learningBenchNow()
+        let map = CandidateMap.compute(model: model, candidates: candidates, passes: 30, seed: 4, path: path, includeWidth: width, threads: 2)
+        let seconds = Double(learningBenchNow() - start) / 1e9
+        rows.append(LearningBenchRow(
+            name: "map 1M candidates x 30 passes, \(path.rawValue), \(width ? "peak + FWHM" : "peak only"), 2 threads",
+            value: seconds, unit: "s"))
+        if map.peakMean.isEmpty { print("") }
+    }
+
+    print("")
+    print(learningBenchPad("learning benchmark (ensemble of \(model.peak.count) per target)", 64, left: true) + learningBenchPad("value", 12))
+    for row in rows {
+        print(learningBenchPad(row.name, 64, left: true) + learningBenchPad(learningBenchFormat(row.value) + " " + row.unit, 12))
+    }
+}
+
+private struct LearningBenchRow {
+    var name: String
+    var value: Double
+    var unit: String
+}
+
+private func learningBenchNow() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+}
+
+/// p50 and p99 of `iterations` calls timed one at a time, after a warm-up.
+private func learningBenchTimes(iterations: Int, _ body: (Int) -> Void) -> (p50: Double, p99: Double) {
+    for k in 0..<min(1000, iterations) { body(k) }
+    var samples = [Int64](repeating: 0, count: iterations)
+    for k in 0..<iterations {
+        let start = learningBenchNow()
+        body(k)
+        samples[k] = learningBenchNow() - start
+    }
+    samples.sort()
+    return (Double(samples[iterations / 2]), Double(samples[min(iterations - 1, iterations * 99 / 100)]))
+}
+
+private func learningBenchFormat(_ value: Double) -> String {
+    if value >= 100 { return String(Int(value.rounded())) }
+    let scaled = (value * 100).rounded() / 100
+    return String(scaled)
+}
+
+private func learningBenchPad(_ text: String, _ width: Int, left: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return left ? text + padding : padding + text
+}
