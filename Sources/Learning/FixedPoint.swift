@@ -71,6 +71,7 @@ public enum FixedPoint {
     public static func multiplyByQuantizedMultiplier(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32>, rightShift: Int32)
         -> SIMD4<Int32>
     {
+        assert(rightShift >= 0 && rightShift <= 31, "a right shift of 0...31")
         let signs = x &>> 31  // −1 where negative
         let magnitude = (x ^ signs) &- signs
         let low = SIMD2<UInt64>(repeating: 0xFFFF_FFFF)

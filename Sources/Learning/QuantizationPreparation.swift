@@ -7,12 +7,14 @@ extension DenseNetwork {
     /// scaling), so the network computes the same function; but every unit of a hidden tensor now
     /// spans the same range, so one per-tensor int8 scale resolves all of them (cross-layer
     /// equalization, Nagel et al. 2019, "Data-free quantization through weight equalization and
-    /// bias correction"). Units that never fire keep their scale.
+    /// bias correction"). Units that never fire keep their scale, and no unit is scaled up more
+    /// than `maximumGain`: a nearly silent unit is often a near-cancellation of large terms, and
+    /// blowing it up would blow up what snapping its weights to the int8 grid does to it.
     ///
     /// A unit's largest output is taken over the rows with dropout off and in `passes` Monte Carlo
     /// dropout passes: a unit nearly silent with dropout off may fire with some inputs dropped,
     /// and must not be blown up past the tensor's range.
-    public func equalized(calibration: FeatureMatrix, passes: Int = 8, seed: UInt64 = 7) -> DenseNetwork {
+    public func equalized(calibration: FeatureMatrix, passes: Int = 8, seed: UInt64 = 7, maximumGain: Float = 4) -> DenseNetwork {
         precondition(calibration.columnCount == inputCount, "calibration rows of \(inputCount) inputs")
         let highest = unitMaxima(calibration: calibration, passes: passes, seed: seed)
         var result = self
@@ -20,7 +22,7 @@ extension DenseNetwork {
             let outputs = layers[layer].outputCount
             let nextOutputs = layers[layer + 1].outputCount
             for unit in 0..<outputs where highest[layer][unit] > 0 {
-                let factor = 1 / highest[layer][unit]
+                let factor = min(maximumGain, 1 / highest[layer][unit])
                 for i in 0..<layers[layer].inputCount { result.layers[layer].weights[i * outputs + unit] *= factor }
                 result.layers[layer].bias[unit] *= factor
                 for o in 0..<nextOutputs { result.layers[layer + 1].weights[unit * nextOutputs + o] /= factor }

@@ -315,11 +315,12 @@ public final class QuantizedInference {
     }
 
     /// Whether the layer after the first dropout layer is the last, with one output, and takes
-    /// int8 input: then a pass's tail (requantize, mask, last dot product) is fused per row.
+    /// int8 input, and the split layer's dropout requantization shifts right (the vector form):
+    /// then a pass's tail (requantize, mask, last dot product) is fused per row.
     var fusesLastLayer: Bool {
         let split = firstDropoutLayer
         return usesDroppedUnitSubtraction && split + 1 == layerCount - 1 && outputCount[layerCount - 1] == 1
-            && network.layers[layerCount - 1].input.bits == 8
+            && network.layers[layerCount - 1].input.bits == 8 && dropoutShift[split] <= 0
     }
 
     /// The fused tail: for each (row, pass), chunk by chunk of 8 channels, the row's accumulators

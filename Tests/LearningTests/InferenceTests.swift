@@ -62,7 +62,7 @@ struct InferenceTests {
     @Test func equalizationKeepsTheFunctionWithAndWithoutDropout() {
         let network = randomNetwork(seed: 51)
         let features = randomFeatures(rows: 200, seed: 52)
-        let equalized = network.equalized(calibration: features, passes: 0)
+        let equalized = network.equalized(calibration: features, passes: 0, maximumGain: .infinity)
         #expect(equalized != network)
         // Every ReLU unit that fires now peaks at 1 on the calibration rows (dropout off here).
         let engine = FloatInference(equalized, maximumRows: 200)
@@ -73,6 +73,15 @@ struct InferenceTests {
                 for unit in highest.indices { highest[unit] = max(highest[unit], engine.buffers[layer + 1].pointer[row * engine.outputPadded[layer] + unit]) }
             }
             #expect(highest.allSatisfy { $0 == 0 || abs($0 - 1) < 1e-5 })
+        }
+        // With the gain capped, a unit peaking below 1/4 is scaled by exactly 4.
+        let capped = network.equalized(calibration: features, passes: 0, maximumGain: 4)
+        let rawMaxima = network.unitMaxima(calibration: features, passes: 0, seed: 0)
+        let cappedMaxima = capped.unitMaxima(calibration: features, passes: 0, seed: 0)
+        for layer in 0..<3 {
+            for (raw, scaled) in zip(rawMaxima[layer], cappedMaxima[layer]) where raw > 0 {
+                #expect(abs(scaled - min(1, 4 * raw)) < 1e-5)
+            }
         }
         let masks = DropoutMasks(for: network, passes: 4, seed: 53)
         // With dropout passes in the calibration no unit exceeds 1 in them either, and the

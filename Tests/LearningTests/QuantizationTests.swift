@@ -61,11 +61,26 @@ struct QuantizationTests {
         }
     }
 
-    @Test(arguments: [ActivationPrecision.int8, .narrowInt16])
-    func theKernelMatchesTheIntegerReferenceBitForBit(precision: ActivationPrecision) {
+    @Test(arguments: [ActivationPrecision.int8, .narrowInt16], [false, true])
+    func theKernelMatchesTheIntegerReferenceBitForBit(precision: ActivationPrecision, leftShift: Bool) {
         for seed in UInt64(1)...4 {
             let float = randomNetwork(seed: seed).equalized(calibration: randomFeatures(rows: 100, seed: seed + 10))
-            let network = QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: seed + 20), precision: precision)
+            var network = QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: seed + 20), precision: precision)
+            if leftShift {
+                // The same multipliers (to fewer bits) with a shift of +1: the left-shift branch
+                // (multipliers of 1 or more arise when a layer's outputs span less than its inputs).
+                for layer in [1, 2] {
+                    let shift = network.layers[layer].shift
+                    network.layers[layer].multiplier = network.layers[layer].multiplier.map { $0 >> (1 - shift) }
+                    network.layers[layer].shift = 1
+                    if !network.layers[layer].dropoutMultiplier.isEmpty {
+                        let dropoutShift = network.layers[layer].dropoutShift
+                        network.layers[layer].dropoutMultiplier = network.layers[layer].dropoutMultiplier.map { $0 >> (1 - dropoutShift) }
+                        network.layers[layer].dropoutShift = 1
+                    }
+                }
+                #expect(network.layers[2].shift > 0 && network.layers[2].dropoutShift > 0)
+            }
             // Inputs a little beyond the calibrated range too, so the clamps are exercised.
             var random = LearningRandom(seed: seed + 30)
             let rows = 40
