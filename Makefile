@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 BOARD        ?= Boards/sim.toml
-DEB_PACKAGES := pkg-config libgpiod-dev libusb-1.0-0-dev libi2c-dev
+DEB_PACKAGES := pkg-config libgpiod-dev libusb-1.0-0-dev libi2c-dev libsqlite3-dev libcurl4-openssl-dev
 # The board binary: static Swift stdlib, stripped, and no larger than this.
 MAX_BOARD_BINARY_BYTES := 20971520
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s

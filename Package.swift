@@ -25,6 +25,12 @@ let package = Package(
         .systemLibrary(
             name: "CLibUSB", pkgConfig: "libusb-1.0",
             providers: [.apt(["libusb-1.0-0-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
         // One GPIO API for Swift over libgpiod 1.6 and 2.x.
         .target(name: "CGPIODShim", dependencies: ["CGPIOD"]),
 
@@ -37,19 +43,29 @@ let package = Package(
         .target(name: "Control", dependencies: ["Transports", "Devices"]),
         .target(name: "Spectra"),
         .target(name: "Learning"),
+        // The durable journal (SQLite WAL) and its store-and-forward uplink (libcurl).
+        .target(name: "Journal", dependencies: ["Transports", "CSQLite", "CCurl"]),
+        // Campaign files, recipes, experiment designs, the hot-injection sequencer, results.
+        .target(name: "Campaign", dependencies: ["Transports", "Config", "Control", "Devices", "Spectra", "Learning"]),
         .target(
             name: "Rig",
-            dependencies: ["Transports", "Config", "LinuxIO", "Devices", "Twin", "Control", "Spectra", "Learning"]),
+            dependencies: [
+                "Transports", "Config", "LinuxIO", "Devices", "Twin", "Control", "Spectra", "Learning", "Campaign",
+                "Journal",
+            ]),
 
         .executableTarget(
             name: "aliquot",
             dependencies: [
-                "Rig", "Config", "Devices", "Control", "Spectra", "Learning",
+                "Rig", "Config", "Devices", "Control", "Spectra", "Learning", "Campaign", "Journal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "aliquot-bench",
-            dependencies: ["Rig", "Config", "Devices", "Twin", "Transports", "Control", "LinuxIO", "Spectra", "Learning"]),
+            dependencies: [
+                "Rig", "Config", "Devices", "Twin", "Transports", "Control", "LinuxIO", "Spectra", "Learning", "Campaign",
+                "Journal",
+            ]),
 
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
@@ -58,13 +74,17 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "Devices", "Twin", "Transports"]),
         .testTarget(name: "SpectraTests", dependencies: ["Spectra", "aliquot"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
+        .testTarget(name: "CampaignTests", dependencies: ["Campaign", "Config", "Control", "Devices", "Spectra", "Learning", "Transports"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "Transports"]),
         .testTarget(
             name: "AllocationTests",
             dependencies: [
                 "Control", "Rig", "Devices", "Twin", "Transports",
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]),
-        .testTarget(name: "RigTests", dependencies: ["Rig", "Config", "Devices", "Twin", "Transports", "aliquot"]),
+        .testTarget(
+            name: "RigTests",
+            dependencies: ["Rig", "Config", "Devices", "Twin", "Transports", "LinuxIO", "Campaign", "Journal", "aliquot"]),
     ],
     swiftLanguageModes: [.v6]
 )

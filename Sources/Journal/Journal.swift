@@ -1,0 +1,1 @@
+// The durable journal and its uplink: see the files of this module.
