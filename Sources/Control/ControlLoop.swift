@@ -1,5 +1,6 @@
 import Synchronization
 import Transports
+import Devices
 
 /// A command for the control loop, applied at the start of the next tick. Loops are named by
 /// their index in `ControlLoop.loops` (`ControlLoopPort.index(of:)` finds it by name), so a
@@ -14,13 +15,19 @@ public enum ControlCommand: Equatable, Sendable {
     case setManualOutput(loop: Int, duty: Double?)
     /// Clear a latched trip (`HeatLoop.clearTrip`).
     case clearTrip(loop: Int)
+    /// Open valve `valve` (its index in `ControlLoop.valves`) at `openAt` and close it
+    /// `nanoseconds` after it actually opened: a sampling pulse at an absolute deadline. A pulse
+    /// already pending on that valve is replaced; the loop answers with `valvePulsed`.
+    case pulseValve(valve: Int, openAt: MonotonicInstant, nanoseconds: Int64)
 
-    /// The index of the loop the command is for.
+    /// The index of the loop the command is for (the valve's index for a pulse).
     public var loop: Int {
         switch self {
         case .setSetpoint(let loop, _), .announceInjection(let loop, _, _), .setManualOutput(let loop, _),
             .clearTrip(let loop):
             loop
+        case .pulseValve(let valve, _, _):
+            valve
         }
     }
 }
@@ -33,6 +40,8 @@ public enum CommandRejection: String, Equatable, Sendable, CustomStringConvertib
     case setpointOutOfRange
     /// A NaN duty, a non-finite feed-forward or a negative duration.
     case invalidNumber
+    /// The index names no valve.
+    case noSuchValve
 
     public var description: String { rawValue }
 }
@@ -93,6 +102,8 @@ public final class WakeLatencyLog {
 public final class ControlLoopPort: Sendable {
     /// The loops' names, by index.
     public let loopNames: [String]
+    /// The valves' output ids (`valve.sample`), by index.
+    public let valveNames: [String]
     /// Commands in (the port's side pushes, the loop pops).
     public let commands: BoundedHandoff<ControlCommand>
     /// Events out (the loop pushes, the port's side pops).
@@ -105,8 +116,9 @@ public final class ControlLoopPort: Sendable {
     private let maxLateness = Atomic<Int64>(0)
     private let runFailure = Mutex<ClockError?>(nil)
 
-    init(loopNames: [String], commandCapacity: Int, eventCapacity: Int) {
+    init(loopNames: [String], valveNames: [String], commandCapacity: Int, eventCapacity: Int) {
         self.loopNames = loopNames
+        self.valveNames = valveNames
         commands = BoundedHandoff(capacity: commandCapacity)
         events = BoundedHandoff(capacity: eventCapacity)
         mailboxes = loopNames.map { LatestValueMailbox(initial: HeatLoopSnapshot(loop: $0)) }
@@ -125,6 +137,17 @@ public final class ControlLoopPort: Sendable {
     public func setSetpoint(_ celsius: Double?, loop name: String) -> Bool {
         guard let index = index(of: name) else { return false }
         return send(.setSetpoint(loop: index, celsius: celsius))
+    }
+
+    /// The index of the valve whose output id is `id` (`valve.sample`).
+    public func index(ofValve id: String) -> Int? { valveNames.firstIndex(of: id) }
+
+    /// Queues a pulse of the valve `id`: open at `openAt`, closed `duration` after it opened.
+    /// False for an unknown valve or a full ring.
+    @discardableResult
+    public func pulseValve(_ id: String, openAt: MonotonicInstant, duration: Duration) -> Bool {
+        guard let index = index(ofValve: id) else { return false }
+        return send(.pulseValve(valve: index, openAt: openAt, nanoseconds: duration.totalNanoseconds))
     }
 
     /// The newest snapshot of loop `index`.
@@ -199,6 +222,8 @@ public final class ControlLoopPort: Sendable {
 /// One thread runs a control loop; everyone else talks to it through `port`.
 public final class ControlLoop {
     public let loops: [HeatLoop]
+    /// The valves the loop pulses at absolute deadlines (sampling, pressurizing).
+    public let valves: [SolenoidValve]
     public let clock: RigClock
     public let periodNanoseconds: Int64
     public let wakesForHeaterEdges: Bool
@@ -210,28 +235,36 @@ public final class ControlLoop {
     private var handledDeadManFires: UInt64 = 0
     /// The instant of the last tick, for the dead-man trip's numbers.
     private var lastTickAt: MonotonicInstant?
+    /// Each valve's pending or running pulse, by valve index (allocated once).
+    private var pulses: [ValvePulse]
 
     /// - Parameters:
     ///   - loops: the heat loops, each named uniquely.
     ///   - period: the control period (> 0).
     ///   - wakesForHeaterEdges: also wake at heater window edges (see the type's notes).
+    ///   - valves: the valves it pulses on command (`ControlCommand.pulseValve`), each closed on
+    ///     every exit to the safe state.
     ///   - deadMan: the switch whose heartbeat the loop bumps and whose flag it obeys.
     ///   - commandCapacity, eventCapacity: the handoffs' sizes.
     public init(
-        loops: [HeatLoop], clock: RigClock, period: Duration, wakesForHeaterEdges: Bool = true,
-        deadMan: DeadManSwitch? = nil, commandCapacity: Int = 64, eventCapacity: Int = 1024,
-        latencyLog: WakeLatencyLog? = nil
+        loops: [HeatLoop], valves: [SolenoidValve] = [], clock: RigClock, period: Duration,
+        wakesForHeaterEdges: Bool = true, deadMan: DeadManSwitch? = nil, commandCapacity: Int = 64,
+        eventCapacity: Int = 1024, latencyLog: WakeLatencyLog? = nil
     ) {
         let names = loops.map(\.name)
         precondition(Set(names).count == names.count, "heat loop names must be unique: \(names)")
         precondition(period > .zero, "the control period must be positive")
         self.loops = loops
+        self.valves = valves
+        pulses = Array(repeating: ValvePulse(), count: valves.count)
         self.clock = clock
         periodNanoseconds = period.totalNanoseconds
         self.wakesForHeaterEdges = wakesForHeaterEdges
         self.deadMan = deadMan
         self.latencyLog = latencyLog
-        port = ControlLoopPort(loopNames: names, commandCapacity: commandCapacity, eventCapacity: eventCapacity)
+        port = ControlLoopPort(
+            loopNames: names, valveNames: valves.map(\.id), commandCapacity: commandCapacity,
+            eventCapacity: eventCapacity)
         handledDeadManFires = deadMan?.fireCount ?? 0
     }
 
@@ -276,9 +309,11 @@ public final class ControlLoop {
             } else {
                 checkDeadMan(at: now)
                 forEachLoop { _, loop in loop.driveOutput(at: now) }
+                driveValves(at: now)
                 publishEvents()
             }
             var wake = nextTick
+            if let edge = nextValveEdge(), edge < wake { wake = edge }
             if wakesForHeaterEdges {
                 forEachLoop { _, loop in
                     if let change = loop.nextOutputChange(after: now), change < wake { wake = change }
@@ -308,6 +343,7 @@ public final class ControlLoop {
         forEachLoop { _, loop in loop.control(at: now) }
         checkDeadMan(at: now)
         forEachLoop { _, loop in loop.driveOutput(at: now) }
+        driveValves(at: now)
         forEachLoop { index, loop in port.publish(loop.snapshot, of: index) }
         publishEvents()
         lastTickAt = now
@@ -315,18 +351,34 @@ public final class ControlLoop {
         port.countTick()
     }
 
-    /// Every heater written off now (the end of a run, or a stop).
+    /// Every heater written off and every valve closed now (the end of a run, or a stop); a
+    /// pulse cut short is reported with the time it was open.
     public func enterSafeState(at now: MonotonicInstant) {
         forEachLoop { index, loop in
             loop.forceHeaterOff(at: now)
             port.publish(loop.snapshot, of: index)
         }
+        closeAllValves(at: now)
         publishEvents()
     }
 
     // MARK: - Private
 
     private func apply(_ command: ControlCommand, at now: MonotonicInstant) {
+        if case .pulseValve(let valve, let openAt, let nanoseconds) = command {
+            guard valve >= 0 && valve < valves.count else {
+                port.events.tryPush(.commandRejected(command, at: now, reason: .noSuchValve))
+                return
+            }
+            guard nanoseconds > 0 else {
+                port.events.tryPush(.commandRejected(command, at: now, reason: .invalidNumber))
+                return
+            }
+            pulses[valve].openAt = openAt
+            pulses[valve].nanoseconds = nanoseconds
+            pulses[valve].pending = true
+            return
+        }
         guard command.loop >= 0 && command.loop < loops.count else {
             port.events.tryPush(.commandRejected(command, at: now, reason: .noSuchLoop))
             return
@@ -347,11 +399,88 @@ public final class ControlLoop {
             }
         case .clearTrip:
             loop.clearTrip(at: now)
+        case .pulseValve:
+            break  // handled above
+        }
+    }
+
+    /// Opens each valve whose pulse is due and closes each whose time is up, reporting each
+    /// finished pulse with the instants it actually opened and closed.
+    @inline(__always)
+    private func driveValves(at now: MonotonicInstant) {
+        var index = 0
+        while index < valves.count {
+            if pulses[index].pending, let openedAt = pulses[index].openedAt {
+                if now >= openedAt.adding(nanoseconds: pulses[index].nanoseconds) {
+                    closeValve(index, at: now)
+                }
+            } else if pulses[index].pending && now >= pulses[index].openAt {
+                do {
+                    try valves[index].open()
+                    pulses[index].openedAt = now
+                } catch {
+                    pulses[index] = ValvePulse()
+                    forceValveClosed(index, at: now)
+                    port.events.tryPush(.valveFailed(valve: index, at: now, error: error))
+                }
+            }
+            index += 1
+        }
+    }
+
+    /// The earliest instant a pending pulse opens or a running one closes.
+    @inline(__always)
+    private func nextValveEdge() -> MonotonicInstant? {
+        var earliest: MonotonicInstant?
+        var index = 0
+        while index < valves.count {
+            let pulse = pulses[index]
+            if pulse.pending {
+                let edge = pulse.openedAt.map { $0.adding(nanoseconds: pulse.nanoseconds) } ?? pulse.openAt
+                if earliest == nil || edge < earliest! { earliest = edge }
+            }
+            index += 1
+        }
+        return earliest
+    }
+
+    private func closeValve(_ index: Int, at now: MonotonicInstant) {
+        let pulse = pulses[index]
+        pulses[index] = ValvePulse()
+        do {
+            try valves[index].close()
+        } catch {
+            port.events.tryPush(.valveFailed(valve: index, at: now, error: error))
+            return
+        }
+        if let openedAt = pulse.openedAt {
+            port.events.tryPush(
+                .valvePulsed(valve: index, openedAt: openedAt, closedAt: now, requestedNanoseconds: pulse.nanoseconds))
+        }
+    }
+
+    private func forceValveClosed(_ index: Int, at now: MonotonicInstant) {
+        do { try valves[index].close() } catch {
+            port.events.tryPush(.valveFailed(valve: index, at: now, error: error))
+        }
+    }
+
+    private func closeAllValves(at now: MonotonicInstant) {
+        var index = 0
+        while index < valves.count {
+            if pulses[index].pending && pulses[index].openedAt != nil {
+                closeValve(index, at: now)
+            } else {
+                pulses[index] = ValvePulse()
+                forceValveClosed(index, at: now)
+            }
+            index += 1
         }
     }
 
     /// When the dead-man switch has fired since last looked at: every heat loop gets a
-    /// `loopStall` trip (its heater is written off at the next drive, which follows at once).
+    /// `loopStall` trip (its heater is written off at the next drive, which follows at once) and
+    /// every valve closes.
     @inline(__always)
     private func checkDeadMan(at now: MonotonicInstant) {
         guard let deadMan else { return }
@@ -359,6 +488,7 @@ public final class ControlLoop {
         guard fires != handledDeadManFires else { return }
         handledDeadManFires = fires
         port.events.tryPush(.deadManFired(at: now, fireCount: fires))
+        closeAllValves(at: now)
         let timeout = Double(deadMan.timeout.totalNanoseconds) / 1e9
         let stalled = lastTickAt.map { now.seconds(since: $0) } ?? 0
         forEachLoop { _, loop in
@@ -389,4 +519,13 @@ public final class ControlLoop {
             index += 1
         }
     }
+}
+
+/// One valve's pulse as the loop runs it.
+struct ValvePulse {
+    var pending = false
+    var openAt = MonotonicInstant.zero
+    var nanoseconds: Int64 = 0
+    /// When the valve actually opened; nil until then.
+    var openedAt: MonotonicInstant?
 }

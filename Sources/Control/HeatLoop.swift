@@ -107,6 +107,11 @@ public enum ControlEvent: Equatable, Sendable {
     case deadlinesMissed(at: MonotonicInstant, count: Int)
     /// The dead-man switch fired: every heater went to its safe state with a `loopStall` trip.
     case deadManFired(at: MonotonicInstant, fireCount: UInt64)
+    /// A valve pulse ended: open from `openedAt` to `closedAt` (the achieved open time, to be
+    /// journaled), asked for `requestedNanoseconds`.
+    case valvePulsed(valve: Int, openedAt: MonotonicInstant, closedAt: MonotonicInstant, requestedNanoseconds: Int64)
+    /// Switching a valve failed; the loop forced it closed (or could not: see the error).
+    case valveFailed(valve: Int, at: MonotonicInstant, error: OutputLineError)
 }
 
 /// What one heat loop looked like after a tick: published every tick.
