@@ -8,7 +8,7 @@ DEB_PACKAGES := pkg-config libgpiod-dev libusb-1.0-0-dev libi2c-dev libsqlite3-d
 MAX_BOARD_BINARY_BYTES := 20971520
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s
 
-.PHONY: all deps build run test bench release size clean
+.PHONY: all deps build run test bench release size clean deb deb-check
 
 all: build
 
@@ -67,3 +67,14 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+## deb: the Debian package for this machine's architecture (see deploy/README.md).
+DEB_DIR ?= out
+deb: release
+	@command -v dpkg-deb >/dev/null || { echo "dpkg-deb is needed (Debian's dpkg package)"; exit 1; }
+	sh deploy/make-deb.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --product aliquot --show-bin-path)/aliquot" $(DEB_DIR)
+
+## deb-check: the package's contents, the unit verified, and an install into a debootstrap chroot
+## that then runs `aliquot --help` (needs root and the Debian mirror).
+deb-check: deb
+	sh deploy/check-deb.sh $(DEB_DIR)

@@ -13,6 +13,6 @@ struct Aliquot: ParsableCommand {
             """,
         subcommands: [
             MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self, AnalyzeCommand.self,
-            AcquireCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ModelCommand.self,
+            AcquireCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ModelCommand.self, DoctorCommand.self,
         ])
 }

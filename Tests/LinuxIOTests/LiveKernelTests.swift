@@ -73,5 +73,9 @@ struct LiveKernelTests {
         let major = LiveLinuxSystem.gpioAPIMajor
         #expect(major == 1 || major == 2)
         #expect(LiveLinuxSystem.gpioLibraryVersion.hasPrefix("\(major)."), "\(LiveLinuxSystem.gpioLibraryVersion)")
+        // .ci/libgpiod2-check.sh builds against libgpiod 2.x and says so here.
+        if let expected = getenv("ALIQUOT_EXPECT_GPIOD_API").map({ String(cString: $0) }) {
+            #expect("\(major)" == expected, "built against libgpiod API \(major), expected \(expected)")
+        }
     }
 }
