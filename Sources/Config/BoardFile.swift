@@ -28,6 +28,21 @@ public struct BoardFile: Equatable, Sendable {
     public var twin: TwinConfig?
     /// `[spectrometer.abs]`, `[spectrometer.pl]`, in file order.
     public var spectrometers: [SpectrometerConfig]
+    // MARK: - pumps (P1)
+    /// `[pump.<name>]` sections, in file order (the loader sets them; empty when there are none).
+    public var pumps: [PumpConfig] = []
+    // MARK: - pressure, selector, sampling (P2)
+    /// `[pressure]`: the head space's pressure controller (nil when the board has none).
+    public var pressure: PressureConfig? = nil
+    /// `[selector]`: the selector valve (nil when the board has none).
+    public var selector: SelectorConfig? = nil
+    /// `[sampling]`: the sampling line and aliquot (nil when the board has none; needs `[pressure]`).
+    public var sampling: SamplingConfig? = nil
+    // MARK: - journal, uplink (J)
+    /// `[journal]`: the durable journal's file and storage budget (defaults when absent).
+    public var journal: JournalConfig = .defaults
+    /// `[uplink]`: the lab server the journal is pushed to (nil when absent).
+    public var uplink: UplinkConfig? = nil
 
     public init(
         path: String, name: String, description: String, transport: TransportKind,
@@ -507,5 +522,295 @@ public struct SpectrometerTwinConfig: Equatable, Sendable {
             readNoiseCounts: 50, saturationCounts: 65_535, cellPathMm: 2,
             samplePeakNm: absorbance ? 520 : 545, sampleFwhmNm: absorbance ? 30 : 32,
             sampleHeight: absorbance ? 0.25 : 200_000, sampleScattering: 0.01, sampleTrap: 0.15)
+    }
+}
+
+// MARK: - Pumps (P1)
+
+/// The syringe pumps the rig has drivers for (`model` of `[pump.<name>]`).
+public enum PumpModel: String, Equatable, Sendable, CaseIterable {
+    case phdUltra = "phd-ultra"
+    case pump11Elite = "pump-11-elite"
+    case pump33DDS = "pump-33-dds"
+    case chemyxFusion4000 = "chemyx-fusion-4000"
+
+    /// Whether it speaks the Harvard Apparatus Ultra command set (daisy-chain addresses).
+    public var isHarvard: Bool { self != .chemyxFusion4000 }
+
+    /// The baud rates the model's menu offers (PROTOCOLS.md §3): Harvard 9600...115200, Chemyx
+    /// 9600 or 38400.
+    public var baudRates: [Int] {
+        isHarvard ? [9600, 19200, 38400, 57600, 115200] : [9600, 38400]
+    }
+
+    /// `baud` when absent: the Harvard factory setting (115200) and the Chemyx one (9600).
+    public var defaultBaud: Int { isHarvard ? 115200 : 9600 }
+
+    /// `reply_timeout_ms` when absent: Harvard pumps answer within milliseconds; the Fusion takes
+    /// 0.4-0.5 s, so it gets 2 s.
+    public var defaultReplyTimeoutMs: Int { isHarvard ? 1000 : 2000 }
+}
+
+/// What a pump's syringe holds (`reagent` of `[pump.<name>]`).
+public enum PumpReagent: String, Equatable, Sendable, CaseIterable {
+    /// Cd-oleate stock (300 mM), in the heated syringe.
+    case cd
+    /// TOP-Se stock (300 mM), the hot injection.
+    case se
+    /// Oleic acid.
+    case oa
+    /// 1-octadecene.
+    case ode
+    /// Cleaning solvent, between experiments.
+    case solvent
+}
+
+/// `[pump.<name>]`: one syringe pump on USB-serial (for the Pump 33 DDS: one axis of it).
+public struct PumpConfig: Equatable, Sendable {
+    public var name: String
+    public var model: PumpModel
+    /// `port`: the serial device (`/dev/ttyUSB0`, a `/dev/serial/by-id/...` link). Required for
+    /// linux boards, refused on twin boards.
+    public var port: String?
+    /// `baud`: one of the model's rates (`PumpModel.baudRates`).
+    public var baud: Int
+    /// `address`: the Harvard daisy-chain address, 0...99 (default 0). Not for the Chemyx.
+    public var address: Int
+    /// `axis`: "a" or "b", required for a Pump 33 DDS and refused for the others.
+    public var axis: String?
+    /// `syringe_diameter_mm`: the barrel's inner diameter, 0.1...50 mm.
+    public var syringeDiameterMm: Double
+    /// `syringe_volume_ul`: the syringe's capacity, more than 0 up to 100000 µL.
+    public var syringeVolumeUl: Double
+    /// `max_rate_ul_min`: the fastest rate the rig may ask of this pump, more than 0 up to 250000 µL/min.
+    public var maxRateUlMin: Double
+    /// `reagent`: what the syringe holds.
+    public var reagent: PumpReagent
+    /// `reply_timeout_ms`: how long a reply may take, 10...10000 ms (default per model).
+    public var replyTimeoutMs: Int
+
+    public init(
+        name: String, model: PumpModel, port: String?, baud: Int, address: Int, axis: String?,
+        syringeDiameterMm: Double, syringeVolumeUl: Double, maxRateUlMin: Double, reagent: PumpReagent,
+        replyTimeoutMs: Int
+    ) {
+        self.name = name
+        self.model = model
+        self.port = port
+        self.baud = baud
+        self.address = address
+        self.axis = axis
+        self.syringeDiameterMm = syringeDiameterMm
+        self.syringeVolumeUl = syringeVolumeUl
+        self.maxRateUlMin = maxRateUlMin
+        self.reagent = reagent
+        self.replyTimeoutMs = replyTimeoutMs
+    }
+
+    /// `pump.cd`.
+    public var id: String { "pump.\(name)" }
+}
+
+extension BoardFile {
+    /// The first pump holding `reagent`, if the board has one.
+    public func pump(holding reagent: PumpReagent) -> PumpConfig? {
+        pumps.first { $0.reagent == reagent }
+    }
+}
+
+// MARK: - pressure, selector, sampling (P2)
+
+/// `[pressure] kind`: what pressurizes the reactor's head space.
+public enum PressureKind: String, Equatable, Sendable, CaseIterable {
+    /// A Fluigent Flow EZ through Fluigent's SDK (`libfgt_SDK.so`, loaded at run time).
+    case fluigent
+    /// A pressurization solenoid and a vent solenoid (`[valve.*]`) with a Honeywell ABP sensor on I2C.
+    case solenoid
+    /// The twin's simulated Flow EZ (twin boards only).
+    case twin
+}
+
+/// `[pressure]`: the head-space pressure controller and its limits.
+public struct PressureConfig: Equatable, Sendable {
+    public var kind: PressureKind
+    /// `sampling_mbar`: the gauge pressure the reactor is brought to for sampling, more than 0
+    /// up to 5000 mbar and below `max_mbar` (default 600, DESIGN §1).
+    public var samplingMbar: Double
+    /// `max_mbar`: the overpressure limit: at or above it the head space is vented and the fault
+    /// latched, more than 0 up to 7000 mbar (default 1000).
+    public var maxMbar: Double
+    /// `hysteresis_mbar` (solenoid): the regulator's band, more than 0 up to 200 mbar (default 20).
+    public var hysteresisMbar: Double
+    /// `sdk_path` (fluigent): where `libfgt_SDK.so` is; nil: the default search.
+    public var sdkPath: String?
+    /// `channel` (fluigent): the pressure channel index of `fgt_set_pressure`, 0...255 (default 0).
+    public var channel: Int
+    /// The sensor (solenoid): `sensor_bus`, `sensor_address`, `sensor_min_mbar`, `sensor_max_mbar`.
+    public var sensor: PressureSensorConfig?
+    /// `pressurize_valve`, `vent_valve` (solenoid): names of `[valve.<name>]` sections.
+    public var pressurizeValve: String?
+    public var ventValve: String?
+    /// `time_constant_s` (twin): the simulated Flow EZ's first-order lag, more than 0 up to 60 s (default 0.1).
+    public var twinTimeConstantS: Double?
+
+    public init(
+        kind: PressureKind, samplingMbar: Double, maxMbar: Double, hysteresisMbar: Double, sdkPath: String?,
+        channel: Int, sensor: PressureSensorConfig?, pressurizeValve: String?, ventValve: String?,
+        twinTimeConstantS: Double?
+    ) {
+        self.kind = kind
+        self.samplingMbar = samplingMbar
+        self.maxMbar = maxMbar
+        self.hysteresisMbar = hysteresisMbar
+        self.sdkPath = sdkPath
+        self.channel = channel
+        self.sensor = sensor
+        self.pressurizeValve = pressurizeValve
+        self.ventValve = ventValve
+        self.twinTimeConstantS = twinTimeConstantS
+    }
+}
+
+/// The Honeywell ABP of a solenoid `[pressure]`.
+public struct PressureSensorConfig: Equatable, Sendable {
+    /// `sensor_bus`: the name of an `[i2c.<name>]` section.
+    public var bus: String
+    /// `sensor_address`: 7-bit, 0x08...0x77 (default 0x28, the part's factory address).
+    public var address: UInt8
+    /// `sensor_min_mbar`, `sensor_max_mbar`: Pmin and Pmax of the part's order code, mbar gauge
+    /// (e.g. ABP...001BG: 0 and 1000); `max_mbar` must lie within them.
+    public var minMbar: Double
+    public var maxMbar: Double
+
+    public init(bus: String, address: UInt8, minMbar: Double, maxMbar: Double) {
+        self.bus = bus
+        self.address = address
+        self.minMbar = minMbar
+        self.maxMbar = maxMbar
+    }
+}
+
+/// `[selector] kind`.
+public enum SelectorKind: String, Equatable, Sendable, CaseIterable {
+    /// A Fluigent M-SWITCH through Fluigent's SDK.
+    case fluigent
+    /// The twin's simulated rotary valve (twin boards only).
+    case twin
+}
+
+/// `[selector]`: the rotary selector valve and what each position is connected to.
+public struct SelectorConfig: Equatable, Sendable {
+    public var kind: SelectorKind
+    /// `positions`: N, 2...16 (an M-SWITCH has 10).
+    public var positions: Int
+    /// `channel` (fluigent): the valve channel index of `fgt_set_valvePosition`, 0...255 (default 0).
+    public var channel: Int
+    /// `sdk_path` (fluigent): as `[pressure] sdk_path` (one SDK per process: they must agree).
+    public var sdkPath: String?
+    /// `seconds_per_position` (twin): the simulated valve's time per step, more than 0 up to 5 s (default 0.05).
+    public var twinSecondsPerPosition: Double?
+    /// Every other key: a position's name and number, `reactor = 1`, in file order.
+    public var names: [(name: String, position: Int)]
+
+    public init(
+        kind: SelectorKind, positions: Int, channel: Int, sdkPath: String?, twinSecondsPerPosition: Double?,
+        names: [(name: String, position: Int)]
+    ) {
+        self.kind = kind
+        self.positions = positions
+        self.channel = channel
+        self.sdkPath = sdkPath
+        self.twinSecondsPerPosition = twinSecondsPerPosition
+        self.names = names
+    }
+
+    /// The position named `name`, if the board names one so.
+    public func position(named name: String) -> Int? {
+        names.first { $0.name == name }?.position
+    }
+
+    public static func == (lhs: SelectorConfig, rhs: SelectorConfig) -> Bool {
+        lhs.kind == rhs.kind && lhs.positions == rhs.positions && lhs.channel == rhs.channel
+            && lhs.sdkPath == rhs.sdkPath && lhs.twinSecondsPerPosition == rhs.twinSecondsPerPosition
+            && lhs.names.map(\.name) == rhs.names.map(\.name) && lhs.names.map(\.position) == rhs.names.map(\.position)
+    }
+}
+
+/// `[sampling]`: the line from the reactor through the sampling valve to the flow cells.
+public struct SamplingConfig: Equatable, Sendable {
+    /// How the line's hydraulic resistance is given.
+    public enum Line: Equatable, Sendable {
+        /// `line_resistance_mbar_s_per_ul`: measured (time a known volume at a known pressure),
+        /// more than 0 up to 10000 mbar·s/µL.
+        case resistance(mbarSecondsPerMicrolitre: Double)
+        /// `line_length_mm` (more than 0 up to 10000), `line_inner_diameter_mm` (more than 0 up
+        /// to 5), `viscosity_mpa_s` (more than 0 up to 1000, default 2): Hagen–Poiseuille
+        /// (Devices `SamplingLine.hagenPoiseuille`).
+        case tube(lengthMm: Double, innerDiameterMm: Double, viscosityMPaS: Double)
+    }
+
+    public var line: Line
+    /// `valve`: the `[valve.<name>]` that opens the line (default "sample"); its `max_pulse_ms`
+    /// bounds every pulse.
+    public var valve: String
+    /// `target_ul`: the aliquot, more than 0 up to 500 µL (default 40).
+    public var targetMicrolitres: Double
+    /// `transport_delay_s`: from the valve to the flow cells, 0...600 s (default 20).
+    public var transportDelayS: Double
+    /// `dilution`: the factor the aliquot is diluted by before the cells, 1...1000 (default 1: none).
+    public var dilution: Double
+
+    public init(line: Line, valve: String, targetMicrolitres: Double, transportDelayS: Double, dilution: Double) {
+        self.line = line
+        self.valve = valve
+        self.targetMicrolitres = targetMicrolitres
+        self.transportDelayS = transportDelayS
+        self.dilution = dilution
+    }
+}
+
+// MARK: - Journal, uplink (J)
+
+/// `[journal]`: the durable journal (SQLite, WAL) of everything the rig measures and decides.
+public struct JournalConfig: Equatable, Sendable {
+    /// `path`: the database file (relative paths from the working directory).
+    public var path: String
+    /// `max_mb`: the local storage budget, 1...1048576 MiB (default 1024). When it runs short,
+    /// records the lab server acknowledged are pruned; new campaigns stop before it is reached.
+    public var maxMB: Int
+
+    public init(path: String, maxMB: Int) {
+        self.path = path
+        self.maxMB = maxMB
+    }
+
+    public static let defaults = JournalConfig(path: "aliquot-journal.sqlite", maxMB: 1024)
+
+    /// `max_mb` in bytes.
+    public var maxBytes: Int64 { Int64(maxMB) << 20 }
+}
+
+/// `[uplink]`: where the journal is pushed (store and forward over HTTP(S), libcurl).
+public struct UplinkConfig: Equatable, Sendable {
+    /// `enabled`: false keeps the section but pushes nothing (default true).
+    public var enabled: Bool
+    /// `url`: the lab server's ingest URL, `http://` or `https://`.
+    public var url: String
+    /// `device_id`: this rig's id in batch ids, 1...64 of `A-Z a-z 0-9 . _ -`.
+    public var deviceID: String
+    /// `token_file`: a file holding the bearer token (optional: no Authorization header).
+    public var tokenFile: String?
+    /// `batch_records`: records per batch, 1...10000 (default 500).
+    public var batchRecords: Int
+    /// `interval_s`: how often to look for new records when caught up, 1...3600 s (default 30).
+    public var intervalS: Double
+
+    public init(enabled: Bool, url: String, deviceID: String, tokenFile: String?, batchRecords: Int, intervalS: Double) {
+        self.enabled = enabled
+        self.url = url
+        self.deviceID = deviceID
+        self.tokenFile = tokenFile
+        self.batchRecords = batchRecords
+        self.intervalS = intervalS
     }
 }

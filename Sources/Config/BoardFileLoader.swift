@@ -169,9 +169,11 @@ struct SectionSchema {
 /// Every section of a board file, declared.
 enum BoardSchema {
     /// Top-level sections in the order they are checked and listed.
-    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "control", "twin", "spectrometer"]
+    static let sections = ["board", "gpio", "i2c", "thermocouple", "heater", "valve", "control", "twin", "spectrometer", "pump",
+        "pressure", "selector", "sampling"]  // MARK: pressure, selector, sampling (P2)
+        + ["journal", "uplink"]  // MARK: journal, uplink (J)
     /// Sections that hold named subsections only (`[heater.<name>]`).
-    static let namedKinds: Set = ["i2c", "thermocouple", "heater", "valve", "spectrometer"]
+    static let namedKinds: Set = ["i2c", "thermocouple", "heater", "valve", "spectrometer", "pump"]
 
     static let board = SectionSchema(keys: [
         KeyRule("name", .nonEmptyText, .required),
@@ -456,8 +458,9 @@ struct BoardChecker {
             + valves.map { ($0.config.name, "valve", $0.config.line, $0.section) })
         let twin = try twin(transport: transport, transportLine: board.line(of: "transport"), heaters: heaters)
         let spectrometers = try spectrometers(transport: transport)
+        let pumps = try pumps(transport: transport)  // MARK: pumps (P1)
 
-        return BoardFile(
+        var checked = BoardFile(
             path: file,
             name: board.string("name"),
             description: board.string("description"),
@@ -470,6 +473,14 @@ struct BoardChecker {
             control: control,
             twin: twin,
             spectrometers: spectrometers)
+        checked.pumps = pumps  // MARK: pumps (P1)
+        // MARK: pressure, selector, sampling (P2)
+        checked.pressure = try pressure(transport: transport, buses: buses, thermocouples: thermocouples.map(\.config), valves: valves.map(\.config))
+        checked.selector = try selector(transport: transport, pressure: checked.pressure)
+        checked.sampling = try sampling(pressure: checked.pressure, valves: valves.map(\.config))
+        checked.journal = try journal()  // MARK: journal, uplink (J)
+        checked.uplink = try uplink()  // MARK: journal, uplink (J)
+        return checked
     }
 
     // MARK: Shape
@@ -1073,5 +1084,423 @@ extension BoardChecker {
         if let value = section.optionalNumber("sample_scattering") { twin.sampleScattering = value }
         if let value = section.optionalNumber("sample_trap") { twin.sampleTrap = value }
         return twin
+    }
+}
+
+// MARK: - Pumps (P1)
+
+extension BoardSchema {
+    /// `[pump.<name>]`: a syringe pump on USB-serial.
+    static let pump = SectionSchema(keys: [
+        KeyRule("model", .choice(PumpModel.allCases.map(\.rawValue)), .required),
+        KeyRule("port", .nonEmptyText, .optional),
+        KeyRule("baud", .integerChoice([9600, 19200, 38400, 57600, 115200]), .optional),
+        KeyRule("address", .integer(0...99, unit: nil, hex: false), .optional),
+        KeyRule("axis", .choice(["a", "b"]), .optional),
+        KeyRule("syringe_diameter_mm", .number(lower: 0.1, lowerExcluded: false, upper: 50, unit: "mm"), .required),
+        KeyRule(
+            "syringe_volume_ul", .number(lower: 0, lowerExcluded: true, upper: 100_000, unit: "µL"), .required),
+        KeyRule(
+            "max_rate_ul_min", .number(lower: 0, lowerExcluded: true, upper: 250_000, unit: "µL/min"), .required),
+        KeyRule("reagent", .choice(PumpReagent.allCases.map(\.rawValue)), .required),
+        KeyRule("reply_timeout_ms", .integer(10...10_000, unit: "ms", hex: false), .optional),
+    ])
+}
+
+extension BoardChecker {
+    /// `[pump.<name>]` sections: the keys, then what depends on the model and the transport:
+    /// `port` required on linux boards and refused on twin boards; `baud` one the model offers;
+    /// `address` for Harvard pumps only; `axis` required for a Pump 33 DDS and refused otherwise;
+    /// no two pumps on one port with the same address and axis.
+    func pumps(transport: TransportKind) throws(BoardFileError) -> [PumpConfig] {
+        var result: [(config: PumpConfig, section: CheckedSection)] = []
+        for (name, table) in try namedSections("pump") {
+            let path = "pump.\(name)"
+            let section = try checkSection(table, path: path, schema: BoardSchema.pump)
+            let model = section.choice("model", as: PumpModel.self)
+            let port = section.optionalString("port")
+            switch (transport, port) {
+            case (.twin, .some(let port)):
+                throw fail(
+                    section.line(of: "port"), "\(path).port",
+                    "\(path).port = \(tomlQuoted(port)) is not allowed when board.transport = \"twin\": the twin simulates the pump")
+            case (.linux, .none):
+                throw fail(
+                    section.line, "\(path).port",
+                    "missing required key \(path).port: the pump's serial device (/dev/ttyUSB0, /dev/serial/by-id/...), "
+                        + "required when board.transport = \"linux\"")
+            default:
+                break
+            }
+            var baud = model.defaultBaud
+            if section.isPresent("baud") {
+                baud = Int(section.integer("baud"))
+                guard model.baudRates.contains(baud) else {
+                    throw fail(
+                        section.line(of: "baud"), "\(path).baud",
+                        "\(path).baud = \(baud) is not a rate the \(model.rawValue) offers: allowed "
+                            + model.baudRates.map(String.init).joined(separator: ", "))
+                }
+            }
+            if section.isPresent("address") && !model.isHarvard {
+                throw fail(
+                    section.line(of: "address"), "\(path).address",
+                    "\(path).address applies to Harvard pumps only (daisy-chain addresses); a \(model.rawValue) has none")
+            }
+            let axis = section.optionalString("axis")
+            if model == .pump33DDS && axis == nil {
+                throw fail(
+                    section.line, "\(path).axis",
+                    "missing required key \(path).axis: a pump-33-dds has two syringes, \"a\" or \"b\"")
+            }
+            if model != .pump33DDS, axis != nil {
+                throw fail(
+                    section.line(of: "axis"), "\(path).axis",
+                    "\(path).axis applies to a pump-33-dds only; a \(model.rawValue) has one syringe")
+            }
+            let config = PumpConfig(
+                name: name, model: model, port: port, baud: baud,
+                address: section.isPresent("address") ? Int(section.integer("address")) : 0, axis: axis,
+                syringeDiameterMm: section.number("syringe_diameter_mm"),
+                syringeVolumeUl: section.number("syringe_volume_ul"),
+                maxRateUlMin: section.number("max_rate_ul_min"),
+                reagent: section.choice("reagent", as: PumpReagent.self),
+                replyTimeoutMs: section.isPresent("reply_timeout_ms")
+                    ? Int(section.integer("reply_timeout_ms")) : model.defaultReplyTimeoutMs)
+            if let port, let earlier = result.first(where: {
+                $0.config.port == port && $0.config.address == config.address && $0.config.axis == axis
+            }) {
+                var place = "address \(config.address)"
+                if let axis { place += " axis \(axis)" }
+                throw fail(
+                    section.line, path,
+                    "\(path) is on \(port) \(place), already used by \(earlier.config.id) (line \(earlier.section.line))")
+            }
+            if let port, let earlier = result.first(where: { $0.config.port == port && $0.config.baud != baud }) {
+                throw fail(
+                    section.line(of: "baud"), "\(path).baud",
+                    "\(path).baud = \(baud) differs from \(earlier.config.id).baud = \(earlier.config.baud) on the same port \(port)")
+            }
+            result.append((config, section))
+        }
+        return result.map(\.config)
+    }
+}
+
+// MARK: - Pressure, selector, sampling (P2)
+
+extension BoardSchema {
+    static let pressure = SectionSchema(keys: [
+        KeyRule("kind", .choice(PressureKind.allCases.map(\.rawValue)), .required),
+        KeyRule("sampling_mbar", .number(lower: 0, lowerExcluded: true, upper: 5000, unit: "mbar"), .defaulted(.number(600))),
+        KeyRule("max_mbar", .number(lower: 0, lowerExcluded: true, upper: 7000, unit: "mbar"), .defaulted(.number(1000))),
+        KeyRule("hysteresis_mbar", .number(lower: 0, lowerExcluded: true, upper: 200, unit: "mbar"), .optional),
+        KeyRule("sdk_path", .nonEmptyText, .optional),
+        KeyRule("channel", .integer(0...255, unit: nil, hex: false), .optional),
+        KeyRule("sensor_bus", .nonEmptyText, .optional),
+        KeyRule("sensor_address", .integer(0x08...0x77, unit: nil, hex: true), .optional),
+        KeyRule("sensor_min_mbar", .finiteNumber(unit: "mbar"), .optional),
+        KeyRule("sensor_max_mbar", .finiteNumber(unit: "mbar"), .optional),
+        KeyRule("pressurize_valve", .nonEmptyText, .optional),
+        KeyRule("vent_valve", .nonEmptyText, .optional),
+        KeyRule("time_constant_s", .number(lower: 0, lowerExcluded: true, upper: 60, unit: "s"), .optional),
+    ])
+
+    /// The `[pressure]` keys that belong to one kind only.
+    static let pressureKindKeys: [(key: String, kind: PressureKind)] = [
+        ("sdk_path", .fluigent), ("channel", .fluigent),
+        ("hysteresis_mbar", .solenoid), ("sensor_bus", .solenoid), ("sensor_address", .solenoid),
+        ("sensor_min_mbar", .solenoid), ("sensor_max_mbar", .solenoid), ("pressurize_valve", .solenoid),
+        ("vent_valve", .solenoid),
+        ("time_constant_s", .twin),
+    ]
+
+    static let selector = SectionSchema(
+        keys: [
+            KeyRule("kind", .choice(SelectorKind.allCases.map(\.rawValue)), .required),
+            KeyRule("positions", .integer(2...16, unit: nil, hex: false), .required),
+            KeyRule("channel", .integer(0...255, unit: nil, hex: false), .optional),
+            KeyRule("sdk_path", .nonEmptyText, .optional),
+            KeyRule("seconds_per_position", .number(lower: 0, lowerExcluded: true, upper: 5, unit: "s"), .optional),
+        ],
+        alsoAllowed: "and position names (reactor = 1)")
+
+    static let sampling = SectionSchema(keys: [
+        KeyRule(
+            "line_resistance_mbar_s_per_ul", .number(lower: 0, lowerExcluded: true, upper: 10_000, unit: "mbar·s/µL"),
+            .optional),
+        KeyRule("line_length_mm", .number(lower: 0, lowerExcluded: true, upper: 10_000, unit: "mm"), .optional),
+        KeyRule("line_inner_diameter_mm", .number(lower: 0, lowerExcluded: true, upper: 5, unit: "mm"), .optional),
+        KeyRule("viscosity_mpa_s", .number(lower: 0, lowerExcluded: true, upper: 1000, unit: "mPa·s"), .optional),
+        KeyRule("valve", .nonEmptyText, .defaulted(.string("sample"))),
+        KeyRule("target_ul", .number(lower: 0, lowerExcluded: true, upper: 500, unit: "µL"), .defaulted(.number(40))),
+        KeyRule("transport_delay_s", .number(lower: 0, lowerExcluded: false, upper: 600, unit: "s"), .defaulted(.number(20))),
+        KeyRule("dilution", .number(lower: 1, lowerExcluded: false, upper: 1000, unit: nil), .defaulted(.number(1))),
+    ])
+
+    /// `viscosity_mpa_s` when absent: the hot ODE/oleic-acid aliquot cooling in the line
+    /// (ODE ≈ 3.5 mPa·s at 25 °C, below 1 mPa·s above 150 °C).
+    static let defaultLineViscosityMPaS = 2.0
+}
+
+extension BoardChecker {
+    /// `[pressure]`: the kind's keys and no other kind's; the kind allowed by the transport;
+    /// `sampling_mbar` below `max_mbar` (one band below for a solenoid regulator); a solenoid's
+    /// sensor on a defined bus, clear of the thermocouples' addresses, with `max_mbar` inside its
+    /// range, and two distinct, defined valves.
+    func pressure(
+        transport: TransportKind, buses: [I2CBusConfig], thermocouples: [ThermocoupleConfig], valves: [ValveConfig]
+    ) throws(BoardFileError) -> PressureConfig? {
+        guard let table = root["pressure"]?.tableValue else { return nil }
+        let section = try checkSection(table, path: "pressure", schema: BoardSchema.pressure)
+        let kind = section.choice("kind", as: PressureKind.self)
+        for (key, owner) in BoardSchema.pressureKindKeys where owner != kind && section.isPresent(key) {
+            throw fail(
+                section.line(of: key), "pressure.\(key)",
+                "pressure.\(key) applies to kind = \"\(owner.rawValue)\" only, not \"\(kind.rawValue)\"")
+        }
+        switch (kind, transport) {
+        case (.twin, .linux):
+            throw fail(
+                section.line(of: "kind"), "pressure.kind",
+                "pressure.kind = \"twin\" is not allowed when board.transport = \"linux\": use \"fluigent\" or \"solenoid\"")
+        case (.fluigent, .twin):
+            throw fail(
+                section.line(of: "kind"), "pressure.kind",
+                "pressure.kind = \"fluigent\" is not allowed when board.transport = \"twin\": the twin simulates it "
+                    + "with kind = \"twin\"")
+        default:
+            break
+        }
+        let sampling = section.number("sampling_mbar")
+        let maximum = section.number("max_mbar")
+        let hysteresis = section.optionalNumber("hysteresis_mbar") ?? 20
+        let ceiling = kind == .solenoid ? maximum - hysteresis : maximum
+        guard sampling < ceiling else {
+            let why = kind == .solenoid
+                ? "below pressure.max_mbar - pressure.hysteresis_mbar = \(renderNumber(ceiling)), so that regulating never trips the limit"
+                : "below pressure.max_mbar = \(renderNumber(maximum))"
+            throw fail(
+                section.line(of: "sampling_mbar"), "pressure.sampling_mbar",
+                "pressure.sampling_mbar = \(renderNumber(sampling)) must be \(why)")
+        }
+
+        var sensor: PressureSensorConfig?
+        var pressurizeValve: String?
+        var ventValve: String?
+        if kind == .solenoid {
+            for key in ["sensor_bus", "sensor_max_mbar", "pressurize_valve", "vent_valve"] where !section.isPresent(key) {
+                throw fail(
+                    section.line, "pressure.\(key)",
+                    "missing required key pressure.\(key): required when pressure.kind = \"solenoid\"")
+            }
+            let bus = section.string("sensor_bus")
+            guard buses.contains(where: { $0.name == bus }) else {
+                throw fail(
+                    section.line(of: "sensor_bus"), "pressure.sensor_bus",
+                    "pressure.sensor_bus = \(render(.string(bus))) names no [i2c.\(bus)] section; defined: \(Self.list(buses.map(\.name)))")
+            }
+            let address = UInt8(clamping: section.isPresent("sensor_address") ? section.integer("sensor_address") : 0x28)
+            if let clash = thermocouples.first(where: { $0.bus == bus && $0.address == address }) {
+                throw fail(
+                    section.line(of: "sensor_address"), "pressure.sensor_address",
+                    "pressure.sensor_address = \(renderInteger(Int64(address), hex: true)) is already used on bus \(bus) "
+                        + "by thermocouple.\(clash.name)")
+            }
+            let low = section.optionalNumber("sensor_min_mbar") ?? 0
+            let high = section.number("sensor_max_mbar")
+            guard low < high else {
+                throw fail(
+                    section.line(of: "sensor_max_mbar"), "pressure.sensor_max_mbar",
+                    "pressure.sensor_max_mbar = \(renderNumber(high)) must be above pressure.sensor_min_mbar = \(renderNumber(low))")
+            }
+            guard maximum <= high && low <= 0 else {
+                throw fail(
+                    section.line(of: "max_mbar"), "pressure.max_mbar",
+                    "pressure.max_mbar = \(renderNumber(maximum)) is outside the sensor's range \(renderNumber(low)) to "
+                        + "\(renderNumber(high)) mbar: the sensor must read from atmosphere up to the overpressure limit")
+            }
+            sensor = PressureSensorConfig(bus: bus, address: address, minMbar: low, maxMbar: high)
+            for key in ["pressurize_valve", "vent_valve"] {
+                let name = section.string(key)
+                guard valves.contains(where: { $0.name == name }) else {
+                    throw fail(
+                        section.line(of: key), "pressure.\(key)",
+                        "pressure.\(key) = \(render(.string(name))) names no [valve.\(name)] section; defined: "
+                            + Self.list(valves.map(\.name)))
+                }
+            }
+            pressurizeValve = section.string("pressurize_valve")
+            ventValve = section.string("vent_valve")
+            if pressurizeValve == ventValve {
+                throw fail(
+                    section.line(of: "vent_valve"), "pressure.vent_valve",
+                    "pressure.vent_valve = \(render(.string(ventValve ?? ""))) is also pressure.pressurize_valve: "
+                        + "filling and venting need two valves")
+            }
+        }
+        return PressureConfig(
+            kind: kind, samplingMbar: sampling, maxMbar: maximum, hysteresisMbar: hysteresis,
+            sdkPath: section.optionalString("sdk_path"),
+            channel: section.isPresent("channel") ? Int(section.integer("channel")) : 0,
+            sensor: sensor, pressurizeValve: pressurizeValve, ventValve: ventValve,
+            twinTimeConstantS: kind == .twin ? section.optionalNumber("time_constant_s") ?? 0.1 : nil)
+    }
+
+    /// `[selector]`: kind and transport as for `[pressure]`; every key that is not a setting is a
+    /// position's name (`reactor = 1`): a name, and a position in 1...positions used once.
+    func selector(transport: TransportKind, pressure: PressureConfig?) throws(BoardFileError) -> SelectorConfig? {
+        guard let table = root["selector"]?.tableValue else { return nil }
+        let settingKeys = Set(BoardSchema.selector.keys.map(\.key))
+        let section = try checkSection(
+            table, path: "selector", schema: BoardSchema.selector, skip: { !settingKeys.contains($0.key) })
+        let kind = section.choice("kind", as: SelectorKind.self)
+        let ownKeys: [(String, SelectorKind)] = [("channel", .fluigent), ("sdk_path", .fluigent), ("seconds_per_position", .twin)]
+        for (key, owner) in ownKeys where owner != kind && section.isPresent(key) {
+            throw fail(
+                section.line(of: key), "selector.\(key)",
+                "selector.\(key) applies to kind = \"\(owner.rawValue)\" only, not \"\(kind.rawValue)\"")
+        }
+        if (kind == .twin) != (transport == .twin) {
+            throw fail(
+                section.line(of: "kind"), "selector.kind",
+                "selector.kind = \"\(kind.rawValue)\" is not allowed when board.transport = \"\(transport.rawValue)\": "
+                    + (transport == .twin ? "the twin simulates the valve with kind = \"twin\"" : "use \"fluigent\""))
+        }
+        let sdkPath = section.optionalString("sdk_path")
+        if let sdkPath, let other = pressure?.sdkPath, other != sdkPath {
+            throw fail(
+                section.line(of: "sdk_path"), "selector.sdk_path",
+                "selector.sdk_path = \(render(.string(sdkPath))) differs from pressure.sdk_path = \(render(.string(other))): "
+                    + "one Fluigent SDK serves both")
+        }
+        let positions = Int(section.integer("positions"))
+        var names: [(name: String, position: Int)] = []
+        for entry in table.entries where !settingKeys.contains(entry.key) {
+            let path = "selector.\(entry.key)"
+            try checkName(entry.key, kind: "selector", line: entry.line)
+            guard case .integer(let value) = entry.value.content else {
+                throw fail(
+                    entry.line, path,
+                    "\(path) has the wrong type: a position name takes the position's number (an integer), "
+                        + "found \(entry.value.kindDescription); settings allowed: \(BoardSchema.selector.keys.map(\.key).joined(separator: ", "))")
+            }
+            guard value >= 1 && value <= Int64(positions) else {
+                throw fail(
+                    entry.line, path,
+                    "\(path) = \(value) is out of range: allowed 1 to \(positions) (selector.positions)")
+            }
+            if let earlier = names.first(where: { $0.position == Int(value) }) {
+                throw fail(
+                    entry.line, path,
+                    "\(path) = \(value) is already position \(earlier.name)")
+            }
+            names.append((entry.key, Int(value)))
+        }
+        return SelectorConfig(
+            kind: kind, positions: positions,
+            channel: section.isPresent("channel") ? Int(section.integer("channel")) : 0,
+            sdkPath: sdkPath ?? (kind == .fluigent ? pressure?.sdkPath : nil),
+            twinSecondsPerPosition: kind == .twin ? section.optionalNumber("seconds_per_position") ?? 0.05 : nil,
+            names: names)
+    }
+
+    /// `[sampling]`: needs `[pressure]` and its valve; the line by resistance or by tube, not both.
+    func sampling(pressure: PressureConfig?, valves: [ValveConfig]) throws(BoardFileError) -> SamplingConfig? {
+        guard let table = root["sampling"]?.tableValue else { return nil }
+        let section = try checkSection(table, path: "sampling", schema: BoardSchema.sampling)
+        guard pressure != nil else {
+            throw fail(
+                section.line, "pressure",
+                "[sampling] needs a [pressure] section: an aliquot is pushed out by the reactor's pressure")
+        }
+        let valve = section.string("valve")
+        guard valves.contains(where: { $0.name == valve }) else {
+            throw fail(
+                section.line(of: "valve"), "sampling.valve",
+                "sampling.valve = \(render(.string(valve))) names no [valve.\(valve)] section; defined: \(Self.list(valves.map(\.name)))")
+        }
+        let tubeKeys = ["line_length_mm", "line_inner_diameter_mm", "viscosity_mpa_s"]
+        let line: SamplingConfig.Line
+        if section.isPresent("line_resistance_mbar_s_per_ul") {
+            if let key = tubeKeys.first(where: { section.isPresent($0) }) {
+                throw fail(
+                    section.line(of: key), "sampling.\(key)",
+                    "sampling.\(key) cannot be given with sampling.line_resistance_mbar_s_per_ul: give the measured "
+                        + "resistance or the tube, not both")
+            }
+            line = .resistance(mbarSecondsPerMicrolitre: section.number("line_resistance_mbar_s_per_ul"))
+        } else {
+            for key in tubeKeys.dropLast() where !section.isPresent(key) {
+                throw fail(
+                    section.line, "sampling.\(key)",
+                    "missing required key sampling.\(key): give sampling.line_resistance_mbar_s_per_ul, or "
+                        + "line_length_mm and line_inner_diameter_mm (and viscosity_mpa_s)")
+            }
+            line = .tube(
+                lengthMm: section.number("line_length_mm"), innerDiameterMm: section.number("line_inner_diameter_mm"),
+                viscosityMPaS: section.optionalNumber("viscosity_mpa_s") ?? BoardSchema.defaultLineViscosityMPaS)
+        }
+        return SamplingConfig(
+            line: line, valve: valve, targetMicrolitres: section.number("target_ul"),
+            transportDelayS: section.number("transport_delay_s"), dilution: section.number("dilution"))
+    }
+}
+
+// MARK: - Journal, uplink (J)
+
+extension BoardSchema {
+    static let journal = SectionSchema(keys: [
+        KeyRule("path", .nonEmptyText, .defaulted(.string(JournalConfig.defaults.path))),
+        KeyRule(
+            "max_mb", .integer(1...1_048_576, unit: "MiB", hex: false),
+            .defaulted(.integer(Int64(JournalConfig.defaults.maxMB)))),
+    ])
+
+    static let uplink = SectionSchema(keys: [
+        KeyRule("enabled", .boolean, .defaulted(.boolean(true))),
+        KeyRule("url", .nonEmptyText, .required),
+        KeyRule("device_id", .nonEmptyText, .required),
+        KeyRule("token_file", .nonEmptyText, .optional),
+        KeyRule("batch_records", .integer(1...10_000, unit: nil, hex: false), .defaulted(.integer(500))),
+        KeyRule("interval_s", .number(lower: 1, lowerExcluded: false, upper: 3600, unit: "s"), .defaulted(.number(30))),
+    ])
+}
+
+extension BoardChecker {
+    /// `[journal]`, with its defaults when absent.
+    func journal() throws(BoardFileError) -> JournalConfig {
+        let table = root["journal"]?.tableValue ?? TOMLTable(entries: [], line: 1, column: 1, origin: .implicit)
+        let section = try checkSection(table, path: "journal", schema: BoardSchema.journal)
+        return JournalConfig(path: section.string("path"), maxMB: Int(section.integer("max_mb")))
+    }
+
+    /// `[uplink]`, nil when absent; the URL's scheme and the device id's characters checked.
+    func uplink() throws(BoardFileError) -> UplinkConfig? {
+        guard let table = root["uplink"]?.tableValue else { return nil }
+        let section = try checkSection(table, path: "uplink", schema: BoardSchema.uplink)
+        let url = section.string("url")
+        let rest = url.hasPrefix("https://") ? url.dropFirst(8) : url.hasPrefix("http://") ? url.dropFirst(7) : ""
+        guard !rest.isEmpty, !url.utf8.contains(where: { $0 <= 0x20 })
+        else {
+            throw fail(
+                section.line(of: "url"), "uplink.url",
+                "uplink.url = \"\(url)\" is not an http:// or https:// URL (with a host, without spaces)")
+        }
+        let deviceID = section.string("device_id")
+        let bytes = Array(deviceID.utf8)
+        let isAllowed: (UInt8) -> Bool = { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                || byte == 0x2E || byte == 0x5F || byte == 0x2D
+        }
+        guard bytes.count <= 64, bytes.allSatisfy(isAllowed) else {
+            throw fail(
+                section.line(of: "device_id"), "uplink.device_id",
+                "uplink.device_id = \"\(deviceID)\" is not allowed: 1 to 64 of A-Z a-z 0-9 . _ -")
+        }
+        return UplinkConfig(
+            enabled: section.boolean("enabled"), url: url, deviceID: deviceID,
+            tokenFile: section.optionalString("token_file"), batchRecords: Int(section.integer("batch_records")),
+            intervalS: section.number("interval_s"))
     }
 }

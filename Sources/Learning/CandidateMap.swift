@@ -8,6 +8,14 @@ public struct CandidateMap: Sendable {
     public var fwhmMean: [Float]
     public var fwhmStandardDeviation: [Float]
 
+    public init(peakMean: [Float], peakStandardDeviation: [Float], fwhmMean: [Float], fwhmStandardDeviation: [Float]) {
+        precondition(peakMean.count == peakStandardDeviation.count && fwhmMean.count == fwhmStandardDeviation.count, "means and spreads pair up")
+        self.peakMean = peakMean
+        self.peakStandardDeviation = peakStandardDeviation
+        self.fwhmMean = fwhmMean
+        self.fwhmStandardDeviation = fwhmStandardDeviation
+    }
+
     /// Maps `candidates` (rows of 5 normalized inputs) through `passes` Monte Carlo passes of
     /// `model` on `path`, split over `threads` threads by contiguous halves (each with its own
     /// predictor; pass k uses the same masks for every candidate, so the result does not depend on

@@ -101,13 +101,48 @@ public struct GroupedCrossValidation: Sendable {
     public var seed: UInt64
     public var threads: Int
     public var normalization: Normalization
+    /// The noise study: relative Gaussian noise on the training targets only. Each training
+    /// row's peak and FWHM (eV) become y·(1 + ε), ε ~ N(0, targetNoise²), drawn per fold from
+    /// the seed; the held-out rows are scored against their clean values. 0: none.
+    public var targetNoise: Double
+    /// The data-size study: each fold trains on this fraction of its training experiments
+    /// (whole experiments, a seeded random choice per fold, at least one), and is scored on
+    /// its whole held-out fold. 1: all.
+    public var trainingFraction: Double
 
-    public init(folds: Int = 10, seed: UInt64 = 1, threads: Int = 2, normalization: Normalization = .published) {
+    public init(
+        folds: Int = 10, seed: UInt64 = 1, threads: Int = 2, normalization: Normalization = .published,
+        targetNoise: Double = 0, trainingFraction: Double = 1
+    ) {
         precondition(folds >= 2, "at least two folds")
+        precondition(targetNoise >= 0 && targetNoise.isFinite, "noise ≥ 0")
+        precondition(trainingFraction > 0 && trainingFraction <= 1, "training fraction in (0, 1]")
         self.folds = folds
         self.seed = seed
         self.threads = threads
         self.normalization = normalization
+        self.targetNoise = targetNoise
+        self.trainingFraction = trainingFraction
+    }
+
+    /// The training rows of `fold` after the data-size study's subsampling of experiments.
+    func trainingRows(fold: Int, foldOfRow: [Int], groups: [Int]) -> [Int] {
+        let all = foldOfRow.indices.filter { foldOfRow[$0] != fold }
+        guard trainingFraction < 1 else { return all }
+        var experiments = Array(Set(all.map { groups[$0] })).sorted()
+        var random = LearningRandom.derived(seed: seed, stream: 3000 + UInt64(fold))
+        random.shuffle(&experiments)
+        let kept = Set(experiments.prefix(max(1, Int((trainingFraction * Double(experiments.count)).rounded()))))
+        return all.filter { kept.contains(groups[$0]) }
+    }
+
+    /// Normalized targets of `rows` with the noise study's relative noise (none when 0).
+    func noisyTargets(_ targets: [Float], rows: [Int], range: FeatureRange, random: inout LearningRandom) -> [Float] {
+        guard targetNoise > 0 else { return rows.map { targets[$0] } }
+        return rows.map { row in
+            let value = range.denormalize(Double(targets[row]))
+            return Float(range.normalize(value * (1 + targetNoise * random.nextGaussian())))
+        }
     }
 
     /// The fold of every row. Experiments are dealt largest first (ties in a seeded random order)
@@ -145,15 +180,19 @@ public struct GroupedCrossValidation: Sendable {
             var random = LearningRandom.derived(seed: seed, stream: 1000 + UInt64(fold))
             return random.next()
         }
+        let groups = dataset.experiments
+        let normalization = self.normalization
         parallelFor(count: folds, threads: threads) { fold in
-            let trainRows = foldOfRow.indices.filter { foldOfRow[$0] != fold }
+            let trainRows = trainingRows(fold: fold, foldOfRow: foldOfRow, groups: groups)
             let testRows = foldOfRow.indices.filter { foldOfRow[$0] == fold }
+            var noise = LearningRandom.derived(seed: seed, stream: 4000 + UInt64(fold))
+            let trainPeaks = noisyTargets(peakTargets, rows: trainRows, range: normalization.peakEV, random: &noise)
+            let trainWidths = noisyTargets(fwhmTargets, rows: trainRows, range: normalization.fwhmEV, random: &noise)
             slots.set(
                 fold,
                 Result {
                     let models = try trainer.train(
-                        features: features.rows(trainRows), peakTargets: trainRows.map { peakTargets[$0] },
-                        fwhmTargets: trainRows.map { fwhmTargets[$0] },
+                        features: features.rows(trainRows), peakTargets: trainPeaks, fwhmTargets: trainWidths,
                         seed: foldSeeds[fold])
                     let predicted = models.predict(features.rows(testRows))
                     return (testRows, predicted.peak, predicted.fwhmDirect, predicted.fwhmCascade)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The Learning module's own seeded generator: xoshiro256** (Blackman & Vigna, "Scrambled linear
 /// pseudorandom number generators", 2018), its state filled from the seed by SplitMix64 as the
 /// authors recommend. Everything random in training, cross-validation and MC dropout draws from
@@ -53,6 +57,14 @@ public struct LearningRandom: RandomNumberGenerator, Sendable {
     @inline(__always)
     public mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
+    }
+
+    /// Standard normal (mean 0, variance 1) by the Box-Muller transform (Box & Muller 1958):
+    /// √(−2 ln u₁)·cos(2π u₂), u₁ in (0, 1], u₂ in [0, 1). One value per two uniform draws.
+    public mutating func nextGaussian() -> Double {
+        let u1 = 1 - nextUnitDouble()
+        let u2 = nextUnitDouble()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
     /// Uniform integer in 0..<bound without modulo bias (Lemire, "Fast random integer generation

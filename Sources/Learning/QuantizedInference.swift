@@ -161,12 +161,19 @@ public final class QuantizedInference {
                 var a2 = SIMD4<Int32>()
                 var a3 = SIMD4<Int32>()
                 let w0 = w + group * stride
-                for c in 0..<chunks {
-                    let xv = SIMD8<Int32>(truncatingIfNeeded: load8(x + 8 * c))
-                    a0 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 8 * c)) &* xv)
-                    a1 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + stride + 8 * c)) &* xv)
-                    a2 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 2 * stride + 8 * c)) &* xv)
-                    a3 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 3 * stride + 8 * c)) &* xv)
+                if channels - group == 1 {
+                    // A lone channel (the last layer's one output): one row of weights, not four.
+                    for c in 0..<chunks {
+                        a0 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 8 * c)) &* SIMD8<Int32>(truncatingIfNeeded: load8(x + 8 * c)))
+                    }
+                } else {
+                    for c in 0..<chunks {
+                        let xv = SIMD8<Int32>(truncatingIfNeeded: load8(x + 8 * c))
+                        a0 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 8 * c)) &* xv)
+                        a1 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + stride + 8 * c)) &* xv)
+                        a2 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 2 * stride + 8 * c)) &* xv)
+                        a3 &+= pairSums(SIMD8<Int32>(truncatingIfNeeded: load8(w0 + 3 * stride + 8 * c)) &* xv)
+                    }
                 }
                 let sums = horizontalSums(a0, a1, a2, a3) &+ UnsafeRawPointer(bias + group).loadUnaligned(as: SIMD4<Int32>.self)
                 if let rawSums {

@@ -105,6 +105,16 @@ public final class SynthesisPredictor {
         return (peaks, mean(direct, features), mean(cascade, features.appendingColumn(peaks)))
     }
 
+    /// The normalized, ensemble-averaged peak alone, dropout off (what `aliquot explain` asks of
+    /// the model many thousands of times).
+    public func predictNormalizedPeak(_ features: FeatureMatrix) -> [Float] {
+        var sum = [Float](repeating: 0, count: features.rowCount)
+        for engine in peak {
+            for (index, value) in engine.predict(features).enumerated() { sum[index] += value }
+        }
+        return sum.map { $0 / Float(peak.count) }
+    }
+
     /// The model's point predictions (normalized): Monte Carlo dropout means over the model's
     /// `predictionPasses` passes from its `predictionSeed`, the cascade fed the peak's mean.
     public func predictPoints(_ features: FeatureMatrix) -> (peak: [Float], fwhmDirect: [Float], fwhmCascade: [Float]) {

@@ -148,6 +148,34 @@ public protocol LinuxSystem: AnyObject, Sendable {
 
     /// `pthread_self()`.
     func pthreadSelf() -> ThreadHandle
+
+    // MARK: - serial ports and pseudo-terminals (SerialPort, PseudoTerminal)
+
+    /// `ioctl(fd, TIOCEXCL)`: no further `open` of the tty succeeds (except by root) until close.
+    func ioctlTIOCEXCL(fd: Int32) -> SyscallResult
+
+    /// `tcgetattr(fd, &attributes)`.
+    func tcgetattr(fd: Int32) -> (result: SyscallResult, attributes: termios)
+
+    /// `tcsetattr(fd, action, &attributes)` (`TCSANOW`...).
+    func tcsetattr(fd: Int32, action: Int32, attributes: termios) -> SyscallResult
+
+    /// `tcflush(fd, queue)` (`TCIFLUSH`: drop received, unread bytes).
+    func tcflush(fd: Int32, queue: Int32) -> SyscallResult
+
+    /// `poll(&pollfd, 1, timeout)` on one fd. Returns the number of ready fds (0 on timeout) and
+    /// the `revents` the kernel set.
+    func poll(fd: Int32, events: Int16, timeoutMilliseconds: Int32) -> (result: SyscallResult, returnedEvents: Int16)
+
+    /// `read(fd, buffer, buffer.count)`. Returns the byte count (0 at end of file).
+    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> SyscallResult
+
+    /// `write(fd, bytes, bytes.count)`. Returns the byte count written (may be short).
+    func write(fd: Int32, bytes: UnsafeRawBufferPointer) -> SyscallResult
+
+    /// `openpty(&controller, &follower, name, NULL, NULL)` (glibc): a pseudo-terminal pair and the
+    /// follower's path (`/dev/pts/N`).
+    func openpty() -> (result: SyscallResult, controller: Int32, follower: Int32, followerPath: String)
 }
 
 /// A POSIX thread (`pthread_t`; an integer on Linux).

@@ -304,3 +304,66 @@ private final class ThreadBody {
     let body: @Sendable () -> Void
     init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
+
+// MARK: - serial ports and pseudo-terminals (SerialPort, PseudoTerminal)
+
+extension LiveLinuxSystem {
+    /// A C call's `ssize_t` result (a byte count no larger than the buffer) as a `SyscallResult`.
+    private func sizeResult(_ value: Int) -> SyscallResult {
+        value < 0 ? .failure(errno: Glibc.errno) : .success(Int32(clamping: value))
+    }
+
+    /// `ioctl(fd, TIOCEXCL)`.
+    public func ioctlTIOCEXCL(fd: Int32) -> SyscallResult {
+        let value = Glibc.ioctl(fd, UInt(TIOCEXCL))
+        return value < 0 ? .failure(errno: Glibc.errno) : .success(value)
+    }
+
+    /// `tcgetattr`.
+    public func tcgetattr(fd: Int32) -> (result: SyscallResult, attributes: termios) {
+        var attributes = termios()
+        let value = Glibc.tcgetattr(fd, &attributes)
+        return (value < 0 ? .failure(errno: Glibc.errno) : .success(value), attributes)
+    }
+
+    /// `tcsetattr`.
+    public func tcsetattr(fd: Int32, action: Int32, attributes: termios) -> SyscallResult {
+        var attributes = attributes
+        let value = Glibc.tcsetattr(fd, action, &attributes)
+        return value < 0 ? .failure(errno: Glibc.errno) : .success(value)
+    }
+
+    /// `tcflush`.
+    public func tcflush(fd: Int32, queue: Int32) -> SyscallResult {
+        let value = Glibc.tcflush(fd, queue)
+        return value < 0 ? .failure(errno: Glibc.errno) : .success(value)
+    }
+
+    /// `poll` on one fd.
+    public func poll(fd: Int32, events: Int16, timeoutMilliseconds: Int32) -> (result: SyscallResult, returnedEvents: Int16) {
+        var descriptor = pollfd(fd: fd, events: events, revents: 0)
+        let value = Glibc.poll(&descriptor, 1, timeoutMilliseconds)
+        return (value < 0 ? .failure(errno: Glibc.errno) : .success(value), descriptor.revents)
+    }
+
+    /// `read`.
+    public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> SyscallResult {
+        sizeResult(Glibc.read(fd, buffer.baseAddress, buffer.count))
+    }
+
+    /// `write`.
+    public func write(fd: Int32, bytes: UnsafeRawBufferPointer) -> SyscallResult {
+        sizeResult(Glibc.write(fd, bytes.baseAddress, bytes.count))
+    }
+
+    /// `openpty` with a `PATH_MAX` name buffer (glibc copies the follower's path into it).
+    public func openpty() -> (result: SyscallResult, controller: Int32, follower: Int32, followerPath: String) {
+        var controller: Int32 = -1
+        var follower: Int32 = -1
+        var name = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let value = Glibc.openpty(&controller, &follower, &name, nil, nil)
+        if value < 0 { return (.failure(errno: Glibc.errno), -1, -1, "") }
+        let path = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return (.success(value), controller, follower, path)
+    }
+}

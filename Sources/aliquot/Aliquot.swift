@@ -13,6 +13,6 @@ struct Aliquot: ParsableCommand {
             """,
         subcommands: [
             MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self, AnalyzeCommand.self,
-            AcquireCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ModelCommand.self, DoctorCommand.self,
+            AcquireCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ModelCommand.self, ExplainCommand.self, StudyCommand.self, SuggestCommand.self, DoctorCommand.self, StatusCommand.self, PushCommand.self,
         ])
 }

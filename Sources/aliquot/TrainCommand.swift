@@ -16,14 +16,22 @@ struct TrainCommand: ParsableCommand {
             prints their MAE and R² in meV and nm, then trains the same recipe on all rows, quantizes it to int8 \
             and writes one bundle atomically (temporary file + rename). A bad data file stops the command before \
             anything is written.
+            --algorithm ridge|tree|forest cross-validates a baseline of the published comparison (ridge \
+            regression on standardized inputs, a CART regression tree, a random forest) in the same harness \
+            and prints the same table; baselines are not written as bundles (only the MLP has an int8 twin).
             Example: aliquot train --data ../shared/data/cdse/uv_train_val.csv --out uv.aqm
             """)
 
     @Option(help: "The data file (CSV, published schema).")
     var data: String
 
-    @Option(help: "Where to write the model bundle.")
-    var out: String
+    @Option(help: "Where to write the model bundle (mlp only; required for it).")
+    var out: String?
+
+    @Option(help: "mlp (the published network), or a baseline: ridge, tree or forest (cross-validated only).")
+    var algorithm: String = "mlp"
+
+    @OptionGroup var baseline: BaselineOptions
 
     @Option(help: "absorbance, photoluminescence or unspecified. Default: from the file name (uv_/pl_).")
     var kind: String?
@@ -56,6 +64,15 @@ struct TrainCommand: ParsableCommand {
     var threads: Int = 2
 
     func validate() throws {
+        guard let chosen = LearningAlgorithm(rawValue: algorithm) else {
+            throw ValidationError("--algorithm must be mlp, ridge, tree or forest, got \(algorithm)")
+        }
+        if chosen == .mlp && out == nil { throw ValidationError("--algorithm mlp needs --out (where to write the model bundle)") }
+        if chosen != .mlp && out != nil {
+            throw ValidationError("--out: only --algorithm mlp writes a model bundle; \(algorithm) is cross-validated only")
+        }
+        if chosen != .mlp && folds == 0 { throw ValidationError("--folds 0 leaves a baseline nothing to do") }
+        try baseline.check()
         guard ensemble >= 1 && ensemble <= 64 else { throw ValidationError("--ensemble must be 1 to 64, got \(ensemble)") }
         guard epochs >= 1 && epochs <= 100_000 else { throw ValidationError("--epochs must be 1 to 100000, got \(epochs)") }
         guard folds == 0 || (folds >= 2 && folds <= 100) else { throw ValidationError("--folds must be 0 or 2 to 100, got \(folds)") }
@@ -91,6 +108,30 @@ struct TrainCommand: ParsableCommand {
         print("recipe: \(ensemble) x [5 -> 5 relu -> 50 relu -> drop 0.1 -> 50 relu -> drop 0.1 -> 1] per target, "
             + "Adam 1e-3, batch 32, \(epochs) epochs, \(scaling) input scaling, cascade trained on \(cascadeTraining); "
             + "predictions: MC-dropout mean of \(passes) passes")
+
+        let chosen = LearningAlgorithm(rawValue: algorithm)!
+        if chosen != .mlp {
+            let start = monotonicSeconds()
+            let validation = GroupedCrossValidation(folds: folds, seed: seed, threads: threads, normalization: normalization)
+            let result: CrossValidationResult
+            do {
+                result = try crossValidate(
+                    chosen, validation: validation, dataset: dataset, mlp: nil, baseline: baseline, cascade: cascade)
+            } catch {
+                throw CommandFailure("cross-validation: \(error)")
+            }
+            print("baseline: \(baseline.recipe(chosen))")
+            print("")
+            print("grouped \(folds)-fold cross-validation (by Expt. No), \(chosen.rawValue), \(fixed(monotonicSeconds() - start, 1)) s:")
+            printMetricsTable([
+                ("peak", result.report.peak), ("FWHM direct", result.report.fwhmDirect),
+                ("FWHM cascade", result.report.fwhmCascade),
+            ])
+            print("")
+            print("no model bundle written: only --algorithm mlp writes one (baselines are for comparison)")
+            return
+        }
+        guard let out else { throw CommandFailure("--out is required for --algorithm mlp") }
 
         var report: CrossValidationReport?
         if folds > 0 {
@@ -145,6 +186,70 @@ struct TrainCommand: ParsableCommand {
             throw CommandFailure(error.description)
         }
         print("wrote \(out): \(bytes.count) bytes (model bundle format \(ModelBundle.majorVersion).\(ModelBundle.minorVersion))")
+    }
+}
+
+/// What `aliquot train --algorithm` and `aliquot study --algorithm` fit.
+enum LearningAlgorithm: String, CaseIterable {
+    case mlp, ridge, tree, forest
+}
+
+/// The baselines' settings.
+struct BaselineOptions: ParsableArguments {
+    @Option(help: "Ridge penalty λ on the standardized inputs.")
+    var lambda: Double = 1
+
+    @Option(help: "Trees of the random forest.")
+    var trees: Int = 100
+
+    @Option(help: "Maximum depth of a tree (default: 12 for tree, 16 for forest).")
+    var maxDepth: Int?
+
+    @Option(help: "Minimum training rows in a leaf (default: 5 for tree, 3 for forest).")
+    var minLeaf: Int?
+
+    func check() throws {
+        guard lambda >= 0 && lambda.isFinite else { throw ValidationError("--lambda must be ≥ 0, got \(lambda)") }
+        guard trees >= 1 && trees <= 10_000 else { throw ValidationError("--trees must be 1 to 10000, got \(trees)") }
+        if let maxDepth, !(1...64).contains(maxDepth) { throw ValidationError("--max-depth must be 1 to 64, got \(maxDepth)") }
+        if let minLeaf, !(1...10_000).contains(minLeaf) { throw ValidationError("--min-leaf must be 1 to 10000, got \(minLeaf)") }
+    }
+
+    func treeTrainer(forest: Bool) -> DecisionTreeTrainer {
+        DecisionTreeTrainer(maximumDepth: maxDepth ?? (forest ? 16 : 12), minimumLeafRows: minLeaf ?? (forest ? 3 : 5))
+    }
+
+    func recipe(_ algorithm: LearningAlgorithm) -> String {
+        switch algorithm {
+        case .mlp: return "mlp"
+        case .ridge: return "ridge regression, λ = \(lambda) on standardized inputs (closed form)"
+        case .tree:
+            let tree = treeTrainer(forest: false)
+            return "CART regression tree, variance reduction, depth ≤ \(tree.maximumDepth), ≥ \(tree.minimumLeafRows) rows per leaf"
+        case .forest:
+            let tree = treeTrainer(forest: true)
+            return "random forest, \(trees) trees on bootstrap samples, 60 % of the inputs per split, depth ≤ \(tree.maximumDepth), "
+                + "≥ \(tree.minimumLeafRows) rows per leaf"
+        }
+    }
+}
+
+/// Grouped cross-validation of one algorithm (the MLP recipe given, or a baseline).
+func crossValidate(
+    _ algorithm: LearningAlgorithm, validation: GroupedCrossValidation, dataset: SynthesisDataset,
+    mlp: TargetModelTrainer<MonteCarloEnsembleTrainer>?, baseline: BaselineOptions, cascade: CascadeTraining
+) throws -> CrossValidationResult {
+    switch algorithm {
+    case .mlp:
+        guard let mlp else { throw CommandFailure("no MLP recipe given") }
+        return try validation.run(dataset, trainer: mlp)
+    case .ridge:
+        return try validation.run(dataset, trainer: TargetModelTrainer(trainer: RidgeTrainer(lambda: baseline.lambda), cascadeTraining: cascade))
+    case .tree:
+        return try validation.run(dataset, trainer: TargetModelTrainer(trainer: baseline.treeTrainer(forest: false), cascadeTraining: cascade))
+    case .forest:
+        let forest = RandomForestTrainer(treeCount: baseline.trees, tree: baseline.treeTrainer(forest: true), threads: 1)
+        return try validation.run(dataset, trainer: TargetModelTrainer(trainer: forest, cascadeTraining: cascade))
     }
 }
 

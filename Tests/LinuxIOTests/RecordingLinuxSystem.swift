@@ -59,6 +59,41 @@ enum SystemCall: Equatable {
     case pthreadJoin(thread: UInt)
     case pthreadGetschedparam(thread: UInt)
     case pthreadSelf
+    // MARK: serial ports and pseudo-terminals
+    case ioctlTIOCEXCL(fd: Int32)
+    case tcgetattr(fd: Int32)
+    /// What `tcsetattr` was handed.
+    case tcsetattr(fd: Int32, action: Int32, attributes: TermiosRecord)
+    case tcflush(fd: Int32, queue: Int32)
+    case poll(fd: Int32, events: Int16, timeoutMilliseconds: Int32)
+    case read(fd: Int32, capacity: Int)
+    case write(fd: Int32, bytes: [UInt8])
+    case openpty
+}
+
+/// The fields of a `struct termios` (which is not Equatable) that a serial test checks.
+struct TermiosRecord: Equatable {
+    var inputFlags: tcflag_t
+    var outputFlags: tcflag_t
+    var controlFlags: tcflag_t
+    var localFlags: tcflag_t
+    var minimum: cc_t
+    var time: cc_t
+    var inputSpeed: speed_t
+    var outputSpeed: speed_t
+
+    init(_ attributes: termios) {
+        var copy = attributes
+        inputFlags = copy.c_iflag
+        outputFlags = copy.c_oflag
+        controlFlags = copy.c_cflag
+        localFlags = copy.c_lflag
+        let characters = withUnsafeBytes(of: copy.c_cc) { Array($0) }
+        minimum = characters[Int(VMIN)]
+        time = characters[Int(VTIME)]
+        inputSpeed = cfgetispeed(&copy)
+        outputSpeed = cfgetospeed(&copy)
+    }
 }
 
 /// Which seam call an errno is scripted for.
@@ -70,6 +105,7 @@ enum SystemOperation: Hashable {
     case clockGettime, clockNanosleep
     case mlockall, pthreadAttrInit, pthreadAttrSetinheritsched, pthreadAttrSetschedpolicy, pthreadAttrSetschedparam
     case pthreadAttrDestroy, pthreadCreate, pthreadJoin, pthreadGetschedparam
+    case ioctlTIOCEXCL, tcgetattr, tcsetattr, tcflush, poll, read, write, openpty
 }
 
 /// A recording `LinuxSystem`: records every call with its exact arguments and answers from a
@@ -381,5 +417,77 @@ final class RecordingLinuxSystem: LinuxSystem, @unchecked Sendable {
     func pthreadSelf() -> ThreadHandle {
         calls.append(.pthreadSelf)
         return ThreadHandle(rawValue: selfThread)
+    }
+
+    // MARK: serial ports and pseudo-terminals
+
+    /// What `tcgetattr` reports (a tty in the kernel's cooked default unless a test sets it).
+    var terminalAttributes: termios = {
+        var attributes = termios()
+        attributes.c_iflag = tcflag_t(ICRNL | IXON)
+        attributes.c_oflag = tcflag_t(OPOST | ONLCR)
+        attributes.c_cflag = tcflag_t(CS7 | PARENB | CREAD) | tcflag_t(CRTSCTS) | tcflag_t(B9600)
+        attributes.c_lflag = tcflag_t(ICANON | ECHO | ISIG | IEXTEN)
+        return attributes
+    }()
+    /// Successive `poll` answers: (return value, revents); when empty, ready for what was asked.
+    var pollAnswers: [(Int32, Int16)] = []
+    /// Bytes `read` serves, from the start; when empty, `read` fails with EAGAIN.
+    var serialInput: [UInt8] = []
+    /// The most bytes one `write` takes (short writes), nil for all.
+    var writeLimit: Int?
+    var ptyPath = "/dev/pts/9"
+
+    func ioctlTIOCEXCL(fd: Int32) -> SyscallResult {
+        calls.append(.ioctlTIOCEXCL(fd: fd))
+        return answer(.ioctlTIOCEXCL)
+    }
+
+    func tcgetattr(fd: Int32) -> (result: SyscallResult, attributes: termios) {
+        calls.append(.tcgetattr(fd: fd))
+        return (answer(.tcgetattr), terminalAttributes)
+    }
+
+    func tcsetattr(fd: Int32, action: Int32, attributes: termios) -> SyscallResult {
+        calls.append(.tcsetattr(fd: fd, action: action, attributes: TermiosRecord(attributes)))
+        return answer(.tcsetattr)
+    }
+
+    func tcflush(fd: Int32, queue: Int32) -> SyscallResult {
+        calls.append(.tcflush(fd: fd, queue: queue))
+        return answer(.tcflush)
+    }
+
+    func poll(fd: Int32, events: Int16, timeoutMilliseconds: Int32) -> (result: SyscallResult, returnedEvents: Int16) {
+        calls.append(.poll(fd: fd, events: events, timeoutMilliseconds: timeoutMilliseconds))
+        let result = answer(.poll, success: 1)
+        if result.failed { return (result, 0) }
+        guard !pollAnswers.isEmpty else { return (result, events) }
+        let (value, revents) = pollAnswers.removeFirst()
+        return (.success(value), revents)
+    }
+
+    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> SyscallResult {
+        calls.append(.read(fd: fd, capacity: buffer.count))
+        let result = answer(.read)
+        if result.failed { return result }
+        if serialInput.isEmpty { return .failure(errno: EAGAIN) }
+        let count = min(buffer.count, serialInput.count)
+        for index in 0..<count { buffer[index] = serialInput[index] }
+        serialInput.removeFirst(count)
+        return .success(Int32(count))
+    }
+
+    func write(fd: Int32, bytes: UnsafeRawBufferPointer) -> SyscallResult {
+        let count = min(bytes.count, writeLimit ?? bytes.count)
+        let result = answer(.write, success: Int32(count))
+        calls.append(.write(fd: fd, bytes: result.failed ? Array(bytes) : Array(bytes.prefix(count))))
+        return result
+    }
+
+    func openpty() -> (result: SyscallResult, controller: Int32, follower: Int32, followerPath: String) {
+        calls.append(.openpty)
+        let result = answer(.openpty)
+        return result.failed ? (result, -1, -1, "") : (result, 20, 21, ptyPath)
     }
 }
