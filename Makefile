@@ -28,15 +28,20 @@ deps:
 build: deps
 	$(SWIFT) build --product aliquot
 
-SETPOINT     ?= 240
+CAMPAIGN     ?= campaigns/demo.toml
 STATE_DIR    ?= state
+RESULTS      ?= results/demo
 
-## run: the main job on the twin: tune both heater loops, then heat the reactor to $(SETPOINT) °C,
-## hold it, take the hot injection and report (the board file decides twin or hardware).
+## run: the main job on the twin: tune both heater loops (once: the gains are kept in $(STATE_DIR)),
+## then run the demo campaign: load, heat, inject, sample and measure, predict, cool and clean for
+## each experiment, with results in $(RESULTS) (the board file decides twin or hardware).
 run: build
-	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot tune --board $(BOARD) --loop reactor --setpoint $(SETPOINT)
-	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot tune --board $(BOARD) --loop syringe --setpoint 60
-	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot heat --board $(BOARD) --setpoint $(SETPOINT)
+	@if [ ! -f $(STATE_DIR)/$$(sed -n 's/^name *= *"\(.*\)"/\1/p' $(BOARD) | head -n 1).tuned.toml ]; then \
+	  ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot tune --board $(BOARD) --loop reactor --setpoint 270 && \
+	  ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot tune --board $(BOARD) --loop syringe --setpoint 80; \
+	fi
+	rm -rf $(RESULTS)
+	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot run --board $(BOARD) $(CAMPAIGN) --out $(RESULTS)
 
 ## test: every test, then the board binary's size limit.
 test: deps

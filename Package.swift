@@ -8,11 +8,16 @@ let package = Package(
     name: "Aliquot",
     products: [
         .executable(name: "aliquot", targets: ["aliquot"]),
+        // The lab server: a separate executable, so the board binary never links its dependencies.
+        .executable(name: "aliquot-lab", targets: ["aliquot-lab"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Test-only: counts heap allocations to prove the control tick allocates nothing.
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
+        // The lab server only (aliquot-lab): HTTP and the fleet's PostgreSQL store.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries of the board OS, reached through small system-library targets.
@@ -67,6 +72,18 @@ let package = Package(
                 "Journal",
             ]),
 
+        // The lab server: ingest from many boards, SQLite or PostgreSQL storage, the dashboard.
+        .target(
+            name: "LabServer",
+            dependencies: [
+                "Journal", "CSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
+        .executableTarget(
+            name: "aliquot-lab",
+            dependencies: ["LabServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Twin", "Transports"]),
@@ -76,6 +93,12 @@ let package = Package(
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
         .testTarget(name: "CampaignTests", dependencies: ["Campaign", "Config", "Control", "Devices", "Spectra", "Learning", "Transports"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Transports"]),
+        .testTarget(
+            name: "LabServerTests",
+            dependencies: [
+                "LabServer", "Journal",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(
             name: "AllocationTests",
             dependencies: [

@@ -95,7 +95,7 @@ public protocol CampaignHardware: AnyObject {
     func advance(until deadline: MonotonicInstant) throws(CampaignHardwareError)
 
     /// The latest reading of `heater`'s thermocouple, °C; nil when there is none (no such loop,
-    /// no reading yet, a failed read).
+    /// no reading yet, a failed read, a faulted sensor: open or shorted thermocouple).
     func celsius(of heater: CampaignHeater) -> Double?
 
     /// The room temperature, °C (`T_external` of the published schema).

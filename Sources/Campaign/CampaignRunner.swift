@@ -162,6 +162,8 @@ public enum AliquotVerdict: Equatable, Sendable {
 /// and after the latched trips clear, except when
 /// - the trip is `heaterStuckOn`, `runaway` or `loopStall` (a heater or the loop itself cannot
 ///   be trusted: an operator must look),
+/// - the reactor has no temperature reading (an open thermocouple that stays open: cooling
+///   cannot be confirmed, so the reactor is not cleaned),
 /// - a trip will not clear (the thermocouple is still open or out of range),
 /// - the clean-up fails, the rig itself failed (`CampaignHardwareError.Severity.rig`), or
 ///   `maxConsecutiveFailures` experiments failed in a row,
@@ -356,6 +358,11 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
     private func recover(
         after item: RunnableExperiment, plan: HotInjectionSequencer.Plan, position: Int, count: Int
     ) throws(CampaignRunError) -> String? {
+        // Cleaning waits for the reactor to cool: without its thermocouple nobody can tell.
+        guard hardware.celsius(of: .reactor) != nil else {
+            return "the reactor has no temperature reading after experiment \(item.experiment.number): "
+                + "it cannot be cooled and cleaned safely; an operator must look"
+        }
         let cleanUp = try execute(
             HotInjectionSequencer(plan: plan, cleanUpOnly: true), item, position: position, count: count)
         if let halt = cleanUp.halt ?? cleanUp.rigFailure { return halt }
@@ -401,7 +408,8 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
         var pumpingInjection = false
         var injectionStartedAt = 0.0
         var sampleDue: (aliquot: Int, at: MonotonicInstant)?
-        var acquireDue: (aliquot: Int, at: MonotonicInstant)?
+        /// Aliquots on their way to the flow cells, in order, with when they get there.
+        var acquireQueue: [(aliquot: Int, at: MonotonicInstant)] = []
         var deadlines: [(phase: SequencerPhase, at: MonotonicInstant)] = []
         var pulses: [Int: (pulse: ValvePulseResult, reactorCelsius: Double, ambientCelsius: Double)] = [:]
         var acquisitions: [Int: AcquiredAliquot] = [:]
@@ -447,6 +455,8 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
             if events.isEmpty {
                 do {
                     events = try waitForEvents(&waits, &result, sequencer: sequencer, item: item)
+                } catch let failure as RecordFailure {
+                    throw stopped(action: failure.action, failure.error)
                 } catch let error as CampaignHardwareError {
                     if error.severity == .rig { result.rigFailure = "the rig failed: \(error)" }
                     events = [.fault(reason: "\(error)")]
@@ -457,6 +467,12 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
             }
             if !events.isEmpty {
                 actions = sequencer.step(events.removeFirst())
+                if sequencer.phase != .sampling {
+                    // Sampling ended (all judged, skip, quench, a fault): aliquots still due or in
+                    // flight are abandoned.
+                    waits.sampleDue = nil
+                    waits.acquireQueue = []
+                }
                 if sequencer.phase != waits.lastPhase {
                     waits.lastPhase = sequencer.phase
                     report(waits: &waits, sequencer: sequencer, item: item, position: position, count: count, force: true)
@@ -539,7 +555,7 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
             try hardware.vent()
             return nil
         case .acquire(let k, let notBefore):
-            waits.acquireDue = (k, waits.start.adding(seconds: notBefore))
+            waits.acquireQueue.append((k, waits.start.adding(seconds: notBefore)))
             return nil
         case .predict(let k):
             return try judge(aliquot: k, &waits, &result, sequencer: sequencer, item: item)
@@ -549,7 +565,7 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
         case .enterSafeState(let reason):
             waits.pumping = []
             waits.sampleDue = nil
-            waits.acquireDue = nil
+            waits.acquireQueue = []
             for problem in hardware.enterSafeState(reason: reason) { try note(.fault, "safe state: \(problem)", item) }
             return nil
         case .record(let kind, let message):
@@ -607,7 +623,7 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
     ) throws -> [SequencerEvent] {
         var wake = hardware.now().adding(seconds: settings.pollSeconds)
         if let due = waits.sampleDue { wake = min(wake, due.at) }
-        if let due = waits.acquireDue { wake = min(wake, due.at) }
+        if let due = waits.acquireQueue.first { wake = min(wake, due.at) }
         for deadline in waits.deadlines { wake = min(wake, deadline.at) }
         try hardware.advance(until: wake)
         let now = hardware.now()
@@ -644,8 +660,9 @@ public final class CampaignRunner<Hardware: CampaignHardware> {
             waits.sampleDue = nil
             return [.sampleDue(due.aliquot)]
         }
-        if let due = waits.acquireDue, now >= due.at {
-            waits.acquireDue = nil
+        // The withdrawal first: its time is the schedule's; an acquisition can wait a little.
+        if let due = waits.acquireQueue.first, now >= due.at {
+            waits.acquireQueue.removeFirst()
             waits.acquisitions[due.aliquot] = try hardware.acquireAliquot()
             return [.aliquotMeasured(due.aliquot)]
         }

@@ -26,7 +26,7 @@ public enum SequencerEvent: Equatable, Sendable {
     case sampleDue(Int)
     /// Aliquot k's valve pulse happened: when the valve opened, and for how long.
     case valvePulsed(Int, openedAt: Double, openMilliseconds: Double)
-    /// Aliquot k's spectra were acquired and analysed.
+    /// Aliquot k's spectra were acquired and analysed (in order: 1, 2, ...).
     case aliquotMeasured(Int)
     /// Aliquot k was compared with the prediction (or there was nothing to compare): normal.
     case predicted(Int)
@@ -49,6 +49,7 @@ public enum SequencerAction: Equatable, Sendable {
     /// Start these pumps together at `rateMicrolitresPerMinute`; answer `pumpsDone` or
     /// `pumpStalled`.
     case startPumps([HotInjectionSequencer.Dose], rateMicrolitresPerMinute: Double)
+    /// Stop every pump. (Not emitted today: the safe state stops them; kept for executors.)
     case stopPumps
     /// A loop's setpoint, °C; nil makes it idle.
     case setSetpoint(CampaignHeater, celsius: Double?)
@@ -231,16 +232,26 @@ public struct HotInjectionSequencer: Equatable, Sendable {
         10, 20, 30, 40, 50, 60, 80, 100, 120, 140, 160, 200, 240, 280, 330, 380, 450, 500, 550, 600,
     ]
 
-    /// Where one aliquot's withdrawal and measurement stand.
-    public enum SamplingStage: String, Equatable, Sendable, CaseIterable {
-        /// Waiting for `sampleDue`.
-        case waiting
-        /// Pressurized, the valve pulse asked for: waiting for `valvePulsed`.
-        case withdrawing
-        /// Waiting for `aliquotMeasured`.
-        case measuring
-        /// Waiting for the comparison: `predicted`, `anomaly` or `targetReached`.
-        case judging
+    /// Where the aliquots stand. Withdrawal runs ahead of measurement: the next aliquot is
+    /// withdrawn on schedule while earlier ones are still on their way to the flow cells (the
+    /// transport delay can be longer than the 10 s between the first aliquots), so
+    /// `judged <= measured <= withdrawn`, each counting aliquots 1, 2, ... in order.
+    public struct SamplingProgress: Equatable, Sendable {
+        /// Aliquots whose valve pulse is done.
+        public var withdrawn: Int
+        /// The pulse of aliquot `withdrawn + 1` is asked for (its `valvePulsed` is awaited).
+        public var withdrawing: Bool
+        /// Aliquots acquired and analysed.
+        public var measured: Int
+        /// Aliquots compared with the prediction.
+        public var judged: Int
+
+        public init(withdrawn: Int = 0, withdrawing: Bool = false, measured: Int = 0, judged: Int = 0) {
+            self.withdrawn = withdrawn
+            self.withdrawing = withdrawing
+            self.measured = measured
+            self.judged = judged
+        }
     }
 
     public enum State: Equatable, Sendable {
@@ -251,7 +262,7 @@ public struct HotInjectionSequencer: Equatable, Sendable {
         /// In the band since `since`.
         case settling(since: Double)
         case injecting
-        case sampling(aliquot: Int, stage: SamplingStage)
+        case sampling(SamplingProgress)
         case cooling
         /// `cycle` 0 drains the product; 1...cleanCycles fill with solvent (`filling`) then drain.
         case cleaning(cycle: Int, filling: Bool)
@@ -366,36 +377,43 @@ public struct HotInjectionSequencer: Equatable, Sendable {
 
         case (.injecting, .injectionDone(let startedAt)):
             injectedAt = startedAt
-            state = .sampling(aliquot: 1, stage: .waiting)
+            state = .sampling(SamplingProgress())
             return [
                 .record(.phase, "sampling \(plan.sampleTimes.count) aliquots, t = 0 at \(startedAt) s"),
                 .armTimeout(.sampling, afterSeconds: plan.sampleTimes.last! + plan.timeouts.samplingBeyondSchedule),
                 awaitSample(1),
             ]
 
-        case (.sampling(let k, .waiting), .sampleDue(let due)) where due == k:
-            state = .sampling(aliquot: k, stage: .withdrawing)
+        case (.sampling(var progress), .sampleDue(let k)) where !progress.withdrawing && k == progress.withdrawn + 1:
+            progress.withdrawing = true
+            state = .sampling(progress)
             return [
                 .pressurize(millibar: plan.samplingMillibar),
                 .pulseValve(k, at: scheduledTime(of: k), milliseconds: plan.valvePulseMilliseconds),
             ]
 
-        case (.sampling(let k, .withdrawing), .valvePulsed(let pulsed, let openedAt, _)) where pulsed == k:
-            state = .sampling(aliquot: k, stage: .measuring)
-            return [.vent, .acquire(k, notBefore: openedAt + plan.transportDelaySeconds)]
+        case (.sampling(var progress), .valvePulsed(let k, let openedAt, _))
+        where progress.withdrawing && k == progress.withdrawn + 1:
+            progress.withdrawing = false
+            progress.withdrawn = k
+            state = .sampling(progress)
+            var actions: [SequencerAction] = [.vent, .acquire(k, notBefore: openedAt + plan.transportDelaySeconds)]
+            if k < plan.sampleTimes.count { actions.append(awaitSample(k + 1)) }
+            return actions
 
-        case (.sampling(let k, .measuring), .aliquotMeasured(let measured)) where measured == k:
-            state = .sampling(aliquot: k, stage: .judging)
+        case (.sampling(var progress), .aliquotMeasured(let k)) where k == progress.measured + 1 && k <= progress.withdrawn:
+            progress.measured = k
+            state = .sampling(progress)
             return [.predict(k)]
 
-        case (.sampling(let k, .judging), .predicted(let judged)) where judged == k:
-            return nextAliquot(after: k)
+        case (.sampling(let progress), .predicted(let k)) where k == progress.judged + 1 && k <= progress.measured:
+            return judged(k, progress)
 
-        case (.sampling(let k, .judging), .anomaly(let judged, let reason)) where judged == k:
+        case (.sampling(let progress), .anomaly(let k, let reason)) where k == progress.judged + 1 && k <= progress.measured:
             let message = "aliquot \(k): \(reason)"
             switch plan.anomalyPolicy {
             case .log:
-                return [.record(.anomaly, message)] + nextAliquot(after: k)
+                return [.record(.anomaly, message)] + judged(k, progress)
             case .skip:
                 skipReason = "anomaly policy skip: \(message)"
                 return [.record(.anomaly, message)]
@@ -405,9 +423,9 @@ public struct HotInjectionSequencer: Equatable, Sendable {
                 return [.record(.anomaly, message)] + fail(reason, haltingTheCampaign: true)
             }
 
-        case (.sampling(let k, .judging), .targetReached(let judged)) where judged == k:
+        case (.sampling(let progress), .targetReached(let k)) where k == progress.judged + 1 && k <= progress.measured:
             guard plan.quenchAtTarget else {
-                return [.record(.note, "aliquot \(k) reached the target peak")] + nextAliquot(after: k)
+                return [.record(.note, "aliquot \(k) reached the target peak")] + judged(k, progress)
             }
             quenchedAt = k
             return enterCooling(because: "target quench at aliquot \(k)")
@@ -453,10 +471,14 @@ public struct HotInjectionSequencer: Equatable, Sendable {
         .awaitSample(k, at: scheduledTime(of: k) - plan.pressurizeLeadSeconds)
     }
 
-    private mutating func nextAliquot(after k: Int) -> [SequencerAction] {
+    /// Aliquot k is judged: sampling ends with the last one; aliquots in flight are abandoned
+    /// when sampling ends early (skip, quench).
+    private mutating func judged(_ k: Int, _ progress: SamplingProgress) -> [SequencerAction] {
         guard k < plan.sampleTimes.count else { return enterCooling(because: "all \(k) aliquots taken") }
-        state = .sampling(aliquot: k + 1, stage: .waiting)
-        return [awaitSample(k + 1)]
+        var progress = progress
+        progress.judged = k
+        state = .sampling(progress)
+        return []
     }
 
     private mutating func enterCooling(because why: String) -> [SequencerAction] {
@@ -473,7 +495,7 @@ public struct HotInjectionSequencer: Equatable, Sendable {
         let outcome: ExperimentOutcome = skipReason.map { .skipped(reason: $0) } ?? .completed
         state = .done(outcome)
         self.outcome = outcome
-        return [.record(.phase, "done"), .finished(outcome)]
+        return [.vent, .record(.phase, "done"), .finished(outcome)]
     }
 
     private func limit(of phase: SequencerPhase) -> Double {

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 
-/// Where suggestions may lie: per input, a physical interval (the model's normalization range
-/// intersected with the constraints) plus the constraints themselves (strict ones are checked on
+/// Where suggestions may lie: per input, a physical interval (the model's normalization range,
+/// [Cd] and [Se] from 0.01 mM, intersected with the constraints) plus the constraints themselves (strict ones are checked on
 /// every pick).
 public struct SearchBounds: Sendable, Equatable {
     public var normalization: Normalization
@@ -19,6 +19,9 @@ public struct SearchBounds: Sendable, Equatable {
         self.constraints = constraints
         lower = normalization.inputs.map(\.lower)
         upper = normalization.inputs.map(\.upper)
+        // An experiment needs both precursors: at least 0.01 mM (the campaign file's cd_mm and
+        // se_mm must be above 0, and suggestions are rounded to 0.01).
+        for index in [ConstraintVariable.cd.inputIndex, ConstraintVariable.se.inputIndex] { lower[index] = max(lower[index], 0.01) }
         for constraint in constraints {
             let index = constraint.variable.inputIndex
             let range = normalization.rangeText(ofInput: index)

@@ -73,10 +73,13 @@ extension Rig {
         }
     }
 
-    /// The control loop over `loops` at the board's `[control] period_ms`.
-    public func makeControlLoop(_ loops: [HeatLoop], deadMan: DeadManSwitch? = nil) -> ControlLoop {
+    /// The control loop over `loops` (and `valves`, pulsed at absolute deadlines) at the board's
+    /// `[control] period_ms`.
+    public func makeControlLoop(
+        _ loops: [HeatLoop], valves: [SolenoidValve] = [], deadMan: DeadManSwitch? = nil
+    ) -> ControlLoop {
         ControlLoop(
-            loops: loops, clock: clock, period: .milliseconds(board.control.periodMs), deadMan: deadMan)
+            loops: loops, valves: valves, clock: clock, period: .milliseconds(board.control.periodMs), deadMan: deadMan)
     }
 
     /// The injection's feed-forward: the heat the cold precursor takes out of the charge
@@ -94,12 +97,12 @@ extension Rig {
 
     /// The driver of a control loop on this rig: the director runs it on the twin; on hardware it
     /// runs in its real-time thread, with the dead-man switch forcing the heaters off if it stalls.
-    func makeLoopDriver(_ loops: [HeatLoop]) throws(RigError) -> LoopDriver {
-        guard board.transport == .linux else { return LoopDriver.onTwin(makeControlLoop(loops)) }
+    func makeLoopDriver(_ loops: [HeatLoop], valves: [SolenoidValve] = []) throws(RigError) -> LoopDriver {
+        guard board.transport == .linux else { return LoopDriver.onTwin(makeControlLoop(loops, valves: valves)) }
         let deadMan = DeadManSwitch(
             timeout: .milliseconds(Int64((board.control.deadManS * 1000).rounded())),
             forceOff: DeadManSwitch.heatersOff(loops.map(\.heater)))
-        return try LoopDriver.onHardware(makeControlLoop(loops, deadMan: deadMan), deadMan: deadMan)
+        return try LoopDriver.onHardware(makeControlLoop(loops, valves: valves, deadMan: deadMan), deadMan: deadMan)
     }
 
     /// Runs `plan`: the control loop in slices of `sampleSeconds` (on the twin as fast as the CPU

@@ -9,6 +9,8 @@ public final class LinuxTransportFactory: TransportFactory {
     private let system: any LinuxSystem
     private let usbSystem: any USBSystem
     private var chips: [String: GPIOChip] = [:]
+    /// Open serial ports by path: a daisy chain of pumps shares one.
+    private var serialPorts: [String: SerialPort] = [:]
 
     public init(board: BoardFile, system: any LinuxSystem = LiveLinuxSystem(), usbSystem: any USBSystem = LiveUSBSystem()) {
         self.system = system
@@ -24,6 +26,22 @@ public final class LinuxTransportFactory: TransportFactory {
             return try LinuxUSBDevice(match: match, serialNumberProbe: serialNumberProbe, system: usbSystem)
         } catch {
             throw RigError(part: part, action: "open", underlying: error)
+        }
+    }
+
+    /// The pump's USB-serial port (`SerialPort`: raw termios at the board's baud, 8N1, or two
+    /// stop bits for the legacy Pump 11 protocol), opened once per path.
+    public func makeSerialLine(_ pump: PumpConfig) throws(RigError) -> any SerialLine {
+        guard let path = pump.port else {
+            throw RigError(part: pump.id, action: "open", detail: "no port in the board file")
+        }
+        if let open = serialPorts[path] { return open }
+        do {
+            let port = try SerialPort(path: path, baudRate: pump.baud, clock: clock, system: system)
+            serialPorts[path] = port
+            return port
+        } catch {
+            throw RigError(part: pump.id, action: "open \(path)", underlying: error)
         }
     }
 

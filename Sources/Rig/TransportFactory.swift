@@ -18,6 +18,10 @@ public protocol TransportFactory: AnyObject {
     /// `serialNumberProbe` for the serial number of a device whose descriptor has none.
     func makeUSBDevice(_ match: USBDeviceMatch, part: String, serialNumberProbe: USBSerialNumberProbe?)
         throws(RigError) -> any USBBulkDevice
+
+    /// The serial line of `[pump.<name>]`: its port (pumps daisy-chained on one port share it), or
+    /// the twin's pump simulator.
+    func makeSerialLine(_ pump: PumpConfig) throws(RigError) -> any SerialLine
 }
 
 extension TransportFactory {
@@ -26,5 +30,10 @@ extension TransportFactory {
         throws(RigError) -> any USBBulkDevice
     {
         throw RigError(part: part, action: "open", detail: "this transport factory has no USB devices")
+    }
+
+    /// A factory without serial ports has none to give.
+    public func makeSerialLine(_ pump: PumpConfig) throws(RigError) -> any SerialLine {
+        throw RigError(part: pump.id, action: "open", detail: "this transport factory has no serial ports")
     }
 }

@@ -25,6 +25,8 @@ public final class TwinTransportFactory: TransportFactory {
     public let usbBus: SimulatedUSBBus
     /// The simulated spectrometers by role, from `[spectrometer.<name>]`.
     public let spectrometerSimulators: [SpectrometerRole: OceanOpticsSimulator]
+    /// The reactor's contents, chemistry, pressure, selector valve, pumps and sampling line.
+    public let reactor: TwinReactor
     private let board: BoardFile
 
     public var clock: RigClock { virtualClock }
@@ -42,6 +44,17 @@ public final class TwinTransportFactory: TransportFactory {
 
         (buses, converters) = Self.assembleConverters(board: board, plant: plant, clock: virtualClock, ambient: twin.ambientC)
         (usbBus, spectrometerSimulators) = Self.assembleSpectrometers(board: board, clock: virtualClock, seed: twin.seed)
+        reactor = TwinReactor(
+            board: board, plant: plant, clock: virtualClock,
+            optics: spectrometerSimulators.mapValues(\.optics))
+    }
+
+    /// A simulated serial line to the pump's byte-level simulator.
+    public func makeSerialLine(_ pump: PumpConfig) throws(RigError) -> any SerialLine {
+        guard let device = reactor.serialDevice(ofPump: pump.name) else {
+            throw RigError(part: pump.id, action: "open", detail: "no such pump in the twin")
+        }
+        return SimulatedSerialLine(name: "twin:\(pump.id)", device: device, clock: virtualClock)
     }
 
     /// The plant zone of a `[twin.<heater>]` section: the body, and the liquid when the zone has
@@ -192,6 +205,11 @@ public final class TwinTransportFactory: TransportFactory {
             line.onChange = { level in
                 plant.setHeater(of: zone, on: level == activeHigh, at: clock.now().seconds(since: .zero))
             }
+        }
+        if output.id == "valve.\(board.sampling?.valve ?? "sample")" {
+            let reactor = reactor
+            let activeHigh = output.line.activeHigh
+            line.onChange = { level in reactor.samplingValve(open: level == activeHigh) }
         }
         lines[output.id] = line
         return line

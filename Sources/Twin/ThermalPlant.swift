@@ -337,6 +337,23 @@ public final class ThermalPlant {
             liquidBeforeCelsius: before, liquidAfterCelsius: after, blockCelsius: state.blockCelsius)
     }
 
+    /// The reactor drained and a new charge loaded: from `seconds` on, zone `index` holds
+    /// `millilitres` of liquid at `celsius` (a campaign's next experiment; the block keeps its
+    /// temperature). Zero millilitres leaves the block alone with no liquid.
+    public func replaceLiquid(zone index: Int, millilitres: Double, celsius: Double, at seconds: Double) {
+        guard let charge = zones[index].charge else {
+            preconditionFailure("zone \(zones[index].name) has no liquid compartment")
+        }
+        precondition(millilitres >= 0 && millilitres.isFinite && celsius.isFinite, "a charge is a volume at a temperature")
+        advance(to: seconds)
+        var state = states[index]
+        state.liquidMillilitres = millilitres
+        state.liquidHeatCapacityJoulesPerKelvin = millilitres * charge.heatCapacityJoulesPerMillilitreKelvin
+        state.liquidCelsius = millilitres > 0 ? celsius : nil
+        Self.updateSolidified(&state, zones[index])
+        states[index] = state
+    }
+
     /// Integrates every zone exactly from the last update to `seconds` (earlier times are ignored:
     /// the plant never runs backwards).
     public func advance(to seconds: Double) {

@@ -7,6 +7,13 @@ import Transports
 /// One thread at a time (the loop that owns the rig) reads and advances it.
 public final class VirtualClock: RigClock {
     private var current: MonotonicInstant
+    /// What keeps running while someone other than the control loop waits: on the twin, a
+    /// driver that waits for a device (a spectrum's integration, a pump's reply) would otherwise
+    /// jump time past the control loop's ticks, which real hardware never does (there the loop
+    /// has its own thread). Called with the deadline before the jump; not while it runs itself
+    /// or inside `runningTheLoop`.
+    public var whileWaiting: ((MonotonicInstant) -> Void)?
+    private var hookBusy = false
 
     public init(start: MonotonicInstant = .zero) {
         current = start
@@ -14,9 +21,22 @@ public final class VirtualClock: RigClock {
 
     public func now() -> MonotonicInstant { current }
 
-    /// Jumps to `deadline` (never backwards).
+    /// Jumps to `deadline` (never backwards), first letting `whileWaiting` run up to it.
     public func sleep(until deadline: MonotonicInstant) throws(ClockError) {
+        if deadline > current, let whileWaiting, !hookBusy {
+            hookBusy = true
+            whileWaiting(deadline)
+            hookBusy = false
+        }
         if deadline > current { current = deadline }
+    }
+
+    /// Runs `body` (the control loop itself) with `whileWaiting` held off: its own sleeps jump.
+    public func runningTheLoop<Result>(_ body: () -> Result) -> Result {
+        let saved = hookBusy
+        hookBusy = true
+        defer { hookBusy = saved }
+        return body()
     }
 
     /// Moves time forward by `seconds` (for tests and the plant's own stepping).

@@ -82,6 +82,24 @@ func runLearningBenchmarks() {
         if map.peakMean.isEmpty { print("") }
     }
 
+    // The whole suggestion step of `aliquot suggest` (defaults): 1 000 000 candidates drawn within
+    // the bounds, mapped by 30 int8 passes on 2 threads, scored by UCB and a batch of 8 picked.
+    do {
+        let bounds = try SearchBounds(normalization: model.normalization, constraints: [SuggestionConstraint.parse("temp<=280")])
+        let optimizer = BayesianOptimizer(
+            bounds: bounds, objective: SuggestionObjective(targetPeakNM: 520), acquisition: .upperConfidenceBound(kappa: 2))
+        let start = learningBenchNow()
+        let picks = optimizer.suggest(count: 8, candidateCount: 1_000_000, seed: 5) { rows in
+            CandidateMap.compute(model: model, candidates: rows, passes: 30, seed: 6, path: .int8, threads: 2)
+        }
+        rows.append(LearningBenchRow(
+            name: "suggest 8 of 1M candidates x 30 passes (UCB), int8, 2 threads", value: Double(learningBenchNow() - start) / 1e9,
+            unit: "s"))
+        if picks.isEmpty { print("") }
+    } catch {
+        print("learning bench: \(error)")
+    }
+
     print("")
     print(learningBenchPad("learning benchmark (ensemble of \(model.peak.count) per target)", 64, left: true) + learningBenchPad("value", 12))
     for row in rows {

@@ -138,6 +138,7 @@ do {
     runSpectrometerBenchmarks()
     runLearningBenchmarks()
     runLoopLatencyBenchmarks()
+    runJournalBenchmarks()
 } catch {
     print("bench failed: \(error)")
     exit(1)

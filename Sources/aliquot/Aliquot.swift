@@ -12,7 +12,7 @@ struct Aliquot: ParsableCommand {
             command before any output line is touched.
             """,
         subcommands: [
-            MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self, AnalyzeCommand.self,
+            RunCommand.self, MonitorCommand.self, SetOutputCommand.self, HeatCommand.self, TuneCommand.self, AnalyzeCommand.self,
             AcquireCommand.self, TrainCommand.self, EvaluateCommand.self, PredictCommand.self, ModelCommand.self, ExplainCommand.self, StudyCommand.self, SuggestCommand.self, DoctorCommand.self, StatusCommand.self, PushCommand.self,
         ])
 }

@@ -52,7 +52,7 @@ struct CampaignRunnerTests {
             ["setpoint syringe 80.0", "pump cd_stock 40.0", "pump oleic_acid 300.0", "pump ode 560.0",
              "setpoint reactor 240.0", "feed-forward 0.4", "pump se_stock 300.0"]
             + sampling
-            + ["setpoint reactor off", "vent", "drain", "pump solvent 1200.0", "drain", "safe state: campaign finished"]
+            + ["setpoint reactor off", "vent", "drain", "pump solvent 1200.0", "drain", "vent", "safe state: campaign finished"]
         #expect(f.rig.log == expected)
         #expect(summary.completed == 1 && summary.failed == 0 && summary.run == 1 && summary.planned == 1)
         #expect(summary.stopReason == nil)
@@ -74,6 +74,25 @@ struct CampaignRunnerTests {
         #expect(f.recorder.campaignEnded?.virtual == summary.virtualSeconds)
     }
 
+    @Test("a transport delay longer than the sample spacing keeps the withdrawal schedule")
+    func longTransportDelay() throws {
+        let f = RunnerFixture()
+        var experiments = runnerExperiments(1)
+        experiments[0].plan?.transportDelaySeconds = 25
+        let summary = try f.runner().run(name: "delay", experiments: experiments)
+        #expect(summary.completed == 1)
+        #expect(f.recorder.aliquots.map(\.index) == [1, 2, 3])
+        for record in f.recorder.aliquots {
+            #expect(abs(record.withdrawnSeconds - (record.scheduledSeconds + 0.0005)) < 1e-6)
+            // Each aliquot's spectra are its own: 500 nm + 0.1 nm per second of growth.
+            let nm = try #require(record.absorbance?.fit.peak?.peakNanometres)
+            #expect(abs(nm - (500 + 0.1 * record.withdrawnSeconds)) < 1e-9)
+        }
+        // All three are withdrawn before the first reaches the cells (t = 35 s).
+        let sampling = f.rig.log.filter { $0.hasPrefix("pulse") || $0 == "acquire" }
+        #expect(sampling == ["pulse t=10.0005 100.0", "pulse t=20.0005 100.0", "pulse t=30.0005 100.0", "acquire", "acquire", "acquire"])
+    }
+
     @Test("a spectrometer unplugged mid-sampling fails that experiment; after a clean-up the next one runs")
     func faultMidSampling() throws {
         let f = RunnerFixture()
@@ -91,9 +110,9 @@ struct CampaignRunnerTests {
         let log = f.rig.log
         let safe = try #require(log.firstIndex { $0.hasPrefix("safe state: spectrometer.absorbance") })
         let slice = Array(log[(safe + 1)...].prefix(7))
+        #expect(log[safe + 8] == "setpoint syringe 80.0")
         #expect(
-            slice == ["setpoint reactor off", "vent", "drain", "pump solvent 1200.0", "drain", "clear trips",
-                      "setpoint syringe 80.0"])
+            slice == ["setpoint reactor off", "vent", "drain", "pump solvent 1200.0", "drain", "vent", "clear trips"])
         #expect(f.recorder.events.contains { $0.kind == .fault && $0.experimentNumber == 1 })
     }
 
@@ -192,6 +211,18 @@ struct CampaignRunnerTests {
                 #expect(summary.stopReason == nil && summary.entries[1].outcome == .completed)
             }
         }
+    }
+
+    @Test("a thermocouple that stays open: the experiment fails and the reactor is left for an operator")
+    func thermocoupleOpen() throws {
+        let f = RunnerFixture()
+        f.rig.scheduledTrips = [(100, trip(.sensorFault))]
+        let rig = f.rig
+        rig.onAdvance = { seconds in if seconds >= 100 { rig.reactorReadingFails = true } }
+        let summary = try f.runner().run(name: "open", experiments: runnerExperiments(2))
+        #expect(summary.run == 1 && summary.failed == 1)
+        #expect(summary.stopReason?.contains("no temperature reading after experiment 1") == true)
+        #expect(!f.rig.log.contains("drain"))
     }
 
     @Test("a heater that cannot reach the setpoint times out; failures in a row end the campaign")

@@ -61,7 +61,12 @@ final class FakeCampaignHardware: CampaignHardware {
         onAdvance(testSeconds)
     }
 
-    func celsius(of heater: CampaignHeater) -> Double? { temperatures[heater] }
+    /// An open thermocouple: the reactor gives no reading.
+    var reactorReadingFails = false
+
+    func celsius(of heater: CampaignHeater) -> Double? {
+        heater == .reactor && reactorReadingFails ? nil : temperatures[heater]
+    }
 
     func ambientCelsius() -> Double { ambient }
 
@@ -111,11 +116,12 @@ final class FakeCampaignHardware: CampaignHardware {
         try advance(until: opened.adding(seconds: (milliseconds + 0.2) / 1000))
         let growth = injectedAtNanoseconds.map { Double(opened.nanoseconds - $0) / 1e9 } ?? 0
         log.append("pulse t=\(String(format: "%.4f", growth)) \(milliseconds)")
-        lastPulseGrowthSeconds = growth
+        inFlight.append(growth)
         return ValvePulseResult(openedAt: opened, openMilliseconds: milliseconds + 0.2, withdrawnMicrolitres: 0.4 * (milliseconds + 0.2))
     }
 
-    var lastPulseGrowthSeconds = 0.0
+    /// The growth time of each aliquot on its way to the flow cells, oldest first.
+    var inFlight: [Double] = []
 
     /// The fake chemistry: 500 nm at the injection, 0.1 nm more per second of growth.
     static func peakNanometres(growthSeconds: Double) -> Double { 500 + 0.1 * growthSeconds }
@@ -131,12 +137,13 @@ final class FakeCampaignHardware: CampaignHardware {
 
     func acquireAliquot() throws(CampaignHardwareError) -> AcquiredAliquot {
         defer { acquisitions += 1 }
+        let growth = inFlight.isEmpty ? 0 : inFlight.removeFirst()
         if failingAcquisitions.contains(acquisitions) {
             log.append("acquire failed")
             throw CampaignHardwareError(part: "spectrometer.absorbance", action: "acquire", detail: "LIBUSB_ERROR_NO_DEVICE (-4)")
         }
         log.append("acquire")
-        let nm = Self.peakNanometres(growthSeconds: lastPulseGrowthSeconds)
+        let nm = Self.peakNanometres(growthSeconds: growth)
         return AcquiredAliquot(
             absorbance: Self.measurement(.absorbance, nanometres: nm),
             photoluminescence: Self.measurement(.emission, nanometres: nm + 20))
@@ -144,6 +151,7 @@ final class FakeCampaignHardware: CampaignHardware {
 
     func drainReactor() throws(CampaignHardwareError) {
         try advance(until: now().adding(seconds: 30))
+        inFlight = []
         log.append("drain")
     }
 
@@ -160,6 +168,7 @@ final class FakeCampaignHardware: CampaignHardware {
     func enterSafeState(reason: String) -> [String] {
         setpoints = [:]
         pumps = [:]
+        inFlight = []
         log.append("safe state: \(reason)")
         return []
     }

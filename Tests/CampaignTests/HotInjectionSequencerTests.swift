@@ -77,10 +77,11 @@ enum SequencerStateName: String, CaseIterable, CustomTestStringConvertible {
         case .heating: self = .heating
         case .settling: self = .settling
         case .injecting: self = .injecting
-        case .sampling(_, .waiting): self = .samplingWaiting
-        case .sampling(_, .withdrawing): self = .samplingWithdrawing
-        case .sampling(_, .measuring): self = .samplingMeasuring
-        case .sampling(_, .judging): self = .samplingJudging
+        case .sampling(let progress):
+            if progress.withdrawing { self = .samplingWithdrawing }
+            else if progress.measured > progress.judged { self = .samplingJudging }
+            else if progress.withdrawn > progress.measured { self = .samplingMeasuring }
+            else { self = .samplingWaiting }
         case .cooling: self = .cooling
         case .cleaning(_, let filling): self = filling ? .cleaningFilling : .cleaningDraining
         case .done: self = .done
@@ -182,7 +183,7 @@ struct HotInjectionSequencerTests {
             return
         }
         #expect(SequencerStateName(after.state) == expected)
-        #expect(!actions.isEmpty)
+        #expect(after != before)
         if expected == .failed || expected == .aborted {
             #expect(actions.contains { if case .enterSafeState = $0 { true } else { false } })
             #expect(after.outcome != nil)
@@ -261,9 +262,8 @@ struct HotInjectionSequencerTests {
             .armTimeout(.sampling, afterSeconds: 320),
             .awaitSample(1, at: 169),
             .pressurize(millibar: 600), .pulseValve(1, at: 171, milliseconds: 100),
-            .vent, .acquire(1, notBefore: 175.5),
+            .vent, .acquire(1, notBefore: 175.5), .awaitSample(2, at: 179),
             .predict(1),
-            .awaitSample(2, at: 179),
             .pressurize(millibar: 600), .pulseValve(2, at: 181, milliseconds: 100),
             .vent, .acquire(2, notBefore: 185.5),
             .predict(2),
@@ -272,7 +272,7 @@ struct HotInjectionSequencerTests {
             .record(.phase, "cleaning: drain, then 1 × solvent 1200.0 µL"),
             .armTimeout(.cleaning, afterSeconds: 1800), .drain,
             .startPumps([.init(reagent: "solvent", microlitres: 1200)], rateMicrolitresPerMinute: 5000),
-            .drain,
+            .drain, .vent,
             .record(.phase, "done"), .finished(.completed),
         ]
         #expect(actions.count == expected.count)
@@ -320,11 +320,30 @@ struct HotInjectionSequencerTests {
         #expect(s.step(.valvePulsed(2, openedAt: 320, openMilliseconds: 100)) == [])
     }
 
+    @Test("withdrawal runs ahead of measurement: aliquot 2 is taken before aliquot 1 reaches the cells")
+    func pipelinedSampling() {
+        var s = sequencer(in: .samplingWaiting)
+        _ = s.step(.sampleDue(1))
+        #expect(s.step(.valvePulsed(1, openedAt: 310, openMilliseconds: 100)).last == .awaitSample(2, at: 318))
+        #expect(s.step(.aliquotMeasured(2)) == [], "2 is not withdrawn yet")
+        #expect(s.step(.sampleDue(2)) == [.pressurize(millibar: 600), .pulseValve(2, at: 320, milliseconds: 100)])
+        #expect(s.step(.sampleDue(3)) == [], "one pulse at a time")
+        #expect(s.step(.valvePulsed(2, openedAt: 320, openMilliseconds: 100)) == [.vent, .acquire(2, notBefore: 324), .awaitSample(3, at: 328)])
+        #expect(s.step(.aliquotMeasured(2)) == [], "measured in order")
+        #expect(s.step(.predicted(1)) == [], "1 is not measured yet")
+        #expect(s.step(.aliquotMeasured(1)) == [.predict(1)])
+        #expect(s.step(.aliquotMeasured(2)) == [.predict(2)])
+        #expect(s.state == .sampling(.init(withdrawn: 2, withdrawing: false, measured: 2, judged: 0)))
+        _ = s.step(.predicted(1))
+        _ = s.step(.predicted(2))
+        #expect(s.state == .sampling(.init(withdrawn: 2, withdrawing: false, measured: 2, judged: 2)))
+    }
+
     @Test("anomaly policy log: journaled, sampling goes on")
     func anomalyLog() {
         var s = sequencer(in: .samplingJudging, plan: sequencerTestPlan(anomalyPolicy: .log))
-        #expect(s.step(.anomaly(1, reason: "off")) == [.record(.anomaly, "aliquot 1: off"), .awaitSample(2, at: 318)])
-        #expect(s.state == .sampling(aliquot: 2, stage: .waiting))
+        #expect(s.step(.anomaly(1, reason: "off")) == [.record(.anomaly, "aliquot 1: off")])
+        #expect(s.state == .sampling(.init(withdrawn: 1, withdrawing: false, measured: 1, judged: 1)))
     }
 
     @Test("anomaly policy skip: cool and clean, the experiment ends skipped")
@@ -365,7 +384,7 @@ struct HotInjectionSequencerTests {
 
         var noQuench = sequencer(in: .samplingJudging, plan: sequencerTestPlan(quench: false))
         _ = noQuench.step(.targetReached(1))
-        #expect(noQuench.state == .sampling(aliquot: 2, stage: .waiting))
+        #expect(noQuench.state == .sampling(.init(withdrawn: 1, withdrawing: false, measured: 1, judged: 1)))
     }
 
     @Test("clean-up only: cool, drain, flush, done")

@@ -76,7 +76,7 @@ private func board(_ sections: String) -> String { twinBoard + "\n\n" + sections
     @Test func bothBoardFilesCarryTheSections() throws {
         let root = String(#filePath.prefix { $0 != "\u{0}" }).split(separator: "/").dropLast(3).joined(separator: "/")
         let sim = try BoardFile.load(path: "/\(root)/Boards/sim.toml")
-        #expect(sim.journal.maxMB == 256 && sim.uplink?.enabled == false)
+        #expect(sim.journal.maxMB == 2048 && sim.uplink?.enabled == false)
         let hat = try BoardFile.load(path: "/\(root)/Boards/rpi5-reactor-hat.toml")
         #expect(hat.journal.path == "/var/lib/aliquot/journal.sqlite" && hat.uplink?.enabled == true)
         #expect(hat.uplink?.tokenFile == "/etc/aliquot/uplink-token")

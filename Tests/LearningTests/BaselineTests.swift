@@ -135,10 +135,10 @@ struct BaselineTests {
         let ridge = try validation.run(linear, trainer: TargetModelTrainer(trainer: RidgeTrainer(lambda: 1e-6)))
         let tree = try validation.run(linear, trainer: TargetModelTrainer(trainer: DecisionTreeTrainer()))
         let forest = try validation.run(
-            linear, trainer: TargetModelTrainer(trainer: RandomForestTrainer(treeCount: 30, threads: 1)))
+            linear, trainer: TargetModelTrainer(trainer: RandomForestTrainer(treeCount: 10, threads: 1)))
         let mlp = try validation.run(
             linear,
-            trainer: TargetModelTrainer(trainer: NetworkTrainer(settings: TrainingSettings(epochs: 200), preparesForQuantization: false)))
+            trainer: TargetModelTrainer(trainer: NetworkTrainer(settings: TrainingSettings(epochs: 50, learningRate: 0.005), preparesForQuantization: false)))
         #expect(ridge.report.peak.maeMeV < 0.01)
         #expect(ridge.report.fwhmCascade.maeMeV < 0.01)
         // The peak spans 0.3 + 0.2 + 0.1 of the ~1.24 eV range (≈ 0.74 eV): the mean would miss by ~150 meV.
@@ -149,7 +149,7 @@ struct BaselineTests {
         let step = Self.syntheticDataset { x in (x[1] <= 0.5 ? 0.3 : 0.6, 0.4) }
         let ridgeStep = try validation.run(step, trainer: TargetModelTrainer(trainer: RidgeTrainer()))
         let treeStep = try validation.run(step, trainer: TargetModelTrainer(trainer: DecisionTreeTrainer()))
-        let forestStep = try validation.run(step, trainer: TargetModelTrainer(trainer: RandomForestTrainer(treeCount: 30)))
+        let forestStep = try validation.run(step, trainer: TargetModelTrainer(trainer: RandomForestTrainer(treeCount: 10)))
         #expect(treeStep.report.peak.maeMeV < ridgeStep.report.peak.maeMeV / 5)
         #expect(forestStep.report.peak.maeMeV < ridgeStep.report.peak.maeMeV / 2)
         #expect(ridgeStep.report.peak.maeMeV > 50)

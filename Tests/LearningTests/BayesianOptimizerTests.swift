@@ -41,6 +41,8 @@ struct BayesianOptimizerTests {
         #expect(bounds.upper[1] == 280 && bounds.lower[1] == 200)
         #expect(bounds.lower[2] == 10 && bounds.upper[2] == 50)
         #expect(bounds.lower[0] == 40 && bounds.upper[0] == 40)
+        // Both precursors present in any suggestion (the campaign file needs cd_mm, se_mm > 0).
+        #expect(bounds.lower[3] == 0.01 && bounds.upper[3] == 50)
         #expect(throws: ConstraintError.self) { try SearchBounds(normalization: n, constraints: [try SuggestionConstraint.parse("temp<=150")]) }
         #expect(throws: ConstraintError.self) {
             try SearchBounds(normalization: n, constraints: [try SuggestionConstraint.parse("cd>20"), try SuggestionConstraint.parse("cd<20")])
