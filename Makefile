@@ -4,18 +4,27 @@
 SWIFT        ?= swift
 BOARD        ?= Boards/sim.toml
 DEB_PACKAGES := pkg-config libgpiod-dev libusb-1.0-0-dev libi2c-dev libsqlite3-dev libcurl4-openssl-dev
+# The tests also need a PostgreSQL server (the lab server's fleet store; .ci/postgres.sh starts a
+# throwaway one) and a headless browser (the dashboard's browser test).
+TEST_DEB_PACKAGES := postgresql chromium
 # The board binary: static Swift stdlib, stripped, and no larger than this.
 MAX_BOARD_BINARY_BYTES := 20971520
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s
 
-.PHONY: all deps build run test bench release size clean deb deb-check
+.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check
 
 all: build
 
 ## deps: install the Debian packages the build needs, only those missing.
 deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(DEB_PACKAGES) $(TEST_DEB_PACKAGES)"
+
+install-packages:
 	@missing=""; \
-	for package in $(DEB_PACKAGES); do \
+	for package in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -44,9 +53,9 @@ run: build
 	ALIQUOT_STATE_DIR=$(STATE_DIR) $(SWIFT) run --skip-build aliquot run --board $(BOARD) $(CAMPAIGN) --out $(RESULTS)
 
 ## test: every test, then the board binary's size limit.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	bash .ci/postgres.sh run -- $(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) --no-print-directory size
 
 ## release: the board binary, static Swift stdlib, stripped.
@@ -69,6 +78,8 @@ bench: deps
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends rt-tests; }
 	$(SWIFT) build -c release --product aliquot-bench
 	$(SWIFT) run -c release --skip-build aliquot-bench
+	$(SWIFT) build -c release --product aliquot-lab
+	bash .ci/postgres.sh run -- $(SWIFT) run -c release --skip-build aliquot-lab bench
 
 clean:
 	rm -rf .build

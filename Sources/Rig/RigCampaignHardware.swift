@@ -101,8 +101,11 @@ public final class RigCampaignHardware: CampaignHardware {
         }
     }
 
+    /// The loop's last reading; nil when there is none or the sensor is faulted (an open
+    /// thermocouple reads a full-scale number that is no temperature).
     public func celsius(of heater: CampaignHeater) -> Double? {
-        control.port.snapshot(loop: heater.rawValue)?.celsius
+        guard let snapshot = control.port.snapshot(loop: heater.rawValue), !snapshot.sensorFault else { return nil }
+        return snapshot.celsius
     }
 
     public func ambientCelsius() -> Double {
@@ -291,6 +294,32 @@ public final class RigCampaignHardware: CampaignHardware {
         let problems = enterSafeState(reason: "campaign ended") + fluidics.shutDown()
         driver.finish()
         return problems
+    }
+
+    /// The rig's side of each experiment's plan, from the board: pump rates within every pump's
+    /// limit, the sampling pulse that withdraws the target aliquot at the set pressure, the
+    /// transport delay, the injection's feed-forward at the experiment's temperature.
+    public func sequencerSettings(celsius: Double) -> SequencerRigSettings {
+        let board = rig.board
+        func maxRate(_ reagents: [PumpReagent]) -> Double {
+            reagents.compactMap { board.pump(holding: $0)?.maxRateUlMin }.min() ?? 1000
+        }
+        let samplingMbar = board.pressure?.samplingMbar ?? 600
+        var pulseMilliseconds = 100.0
+        if let line = fluidics.samplingLine, let sampling = board.sampling {
+            let maxPulse = board.valves.first { $0.name == sampling.valve }.map { Double($0.maxPulseMs) / 1000 } ?? 1
+            pulseMilliseconds = SamplingValveTiming.pulse(
+                microlitres: sampling.targetMicrolitres, pressureMbar: samplingMbar, line: line, maxPulseSeconds: maxPulse
+            ).openSeconds * 1000
+        }
+        return SequencerRigSettings(
+            loadRateMicrolitresPerMinute: min(2000, maxRate([.cd, .oa, .ode])),
+            injectionRateMicrolitresPerMinute: maxRate([.se, .ode]),
+            syringeCelsius: board.heaters.contains { $0.name == "syringe" } ? 80 : nil,
+            injectionFeedForward: rig.injectionFeedForward(setpoint: celsius),
+            samplingMillibar: samplingMbar, valvePulseMilliseconds: pulseMilliseconds,
+            transportDelaySeconds: board.sampling?.transportDelayS ?? 4,
+            cleanRateMicrolitresPerMinute: min(5000, maxRate([.solvent])))
     }
 
     // MARK: - Private

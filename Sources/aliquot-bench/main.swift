@@ -139,6 +139,7 @@ do {
     runLearningBenchmarks()
     runLoopLatencyBenchmarks()
     runJournalBenchmarks()
+    runCampaignBenchmarks()
 } catch {
     print("bench failed: \(error)")
     exit(1)

@@ -37,7 +37,9 @@ struct PushCommand: ParsableCommand {
         do {
             let token = try settings.tokenFile.map { path throws(UplinkError) in try UplinkConfiguration.readToken(path: path) }
             let journal = try Journal(configuration: JournalConfiguration(path: board.journal.path, maxBytes: board.journal.maxBytes))
-            defer { _ = try? journal.close() }
+            defer {
+                do { try journal.close() } catch { printError("journal: close: \(error)") }
+            }
             let uplink = try Uplink(
                 configuration: UplinkConfiguration(
                     url: settings.url, deviceID: settings.deviceID, token: token, batchRecords: settings.batchRecords,

@@ -124,7 +124,9 @@ struct RunCommand: ParsableCommand {
             do { try store.close() } catch { printError("journal: close: \(error)") }
         }
         let recovered = store.recoveredCampaignState
-        let resuming = recovered.map { $0.campaign == campaignFile.name && $0.phase != .finished } ?? false
+        // The same campaign again (cut short, or finished and restarted by the service): go on in
+        // its results folder; experiments that ended are not run again.
+        let resuming = recovered?.campaign == campaignFile.name
         if !resuming {
             do {
                 try store.setCampaignState(
@@ -146,6 +148,8 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(error.description)
         }
         let journalRecorder = JournalRecorder(journal: store)
+        let uplink = Self.startUplink(board: rig.board, journal: store)
+        defer { uplink?.stop() }
         // Growth is not resumable: an experiment the last run was in when it stopped is failed.
         var interrupted = Set(results.interruptedExperimentNumbers)
         if resuming, let number = recovered?.interruptedExperiment { interrupted.insert(number) }
@@ -166,7 +170,7 @@ struct RunCommand: ParsableCommand {
         let experiments = plan.entries.filter { !done.contains($0.experiment.number) }.map { entry in
             RunnableExperiment(
                 entry, schedule: campaignFile.schedule, prediction: campaignFile.prediction,
-                rig: Self.sequencerSettings(rig: rig, fluidics: hardware.fluidics, celsius: entry.experiment.condition.temperatureCelsius))
+                rig: hardware.sequencerSettings(celsius: entry.experiment.condition.temperatureCelsius))
         }
 
         let abort = CampaignAbortFlag()
@@ -206,45 +210,37 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The journal's file: `--journal`; on the twin, `journal.sqlite` in the results folder (each
-    /// simulated campaign keeps its own); on hardware the board's `[journal] path` (relative to the
-    /// state directory, where the tuned gains live too).
+    /// simulated campaign keeps its own); on hardware the board's `[journal] path` (what
+    /// `aliquot status` and `aliquot push` read).
     func journalPath(_ board: BoardFile, folder: String) -> String {
         if let journal { return journal }
         if board.transport == .twin { return folder + "/journal.sqlite" }
-        if board.journal.path.hasPrefix("/") { return board.journal.path }
-        let state = getenv("ALIQUOT_STATE_DIR").map { String(cString: $0) } ?? "state"
-        return state + "/" + board.journal.path
+        return board.journal.path
+    }
+
+    /// Pushes the journal to the lab server in the background while the campaign runs, when the
+    /// board's `[uplink]` is enabled. A server that is down costs nothing: the journal keeps
+    /// every record and the uplink drains it when the server returns.
+    static func startUplink(board: BoardFile, journal: Journal) -> Uplink? {
+        guard let settings = board.uplink, settings.enabled else { return nil }
+        do {
+            let token = try settings.tokenFile.map { path throws(UplinkError) in try UplinkConfiguration.readToken(path: path) }
+            let uplink = try Uplink(
+                configuration: UplinkConfiguration(
+                    url: settings.url, deviceID: settings.deviceID, token: token, batchRecords: settings.batchRecords,
+                    intervalSeconds: settings.intervalS),
+                journal: journal)
+            try uplink.start()
+            return uplink
+        } catch {
+            printError("warning: uplink to \(settings.url) not started (\(error)); the journal keeps every record for `aliquot push`")
+            return nil
+        }
     }
 
     /// The smallest volume step the recipes are rounded to, µL: a tenth of a microlitre is finer
     /// than every shipped pump's step with its syringe.
     static let pumpResolutionMicrolitres = 0.1
-
-    /// The rig's side of each experiment's plan, from the board: pump rates within every pump's
-    /// limit, the sampling pulse that withdraws the target aliquot at the set pressure, the
-    /// transport delay, the injection's feed-forward at the experiment's temperature.
-    static func sequencerSettings(rig: Rig, fluidics: Fluidics, celsius: Double) -> SequencerRigSettings {
-        let board = rig.board
-        func maxRate(_ reagents: [PumpReagent]) -> Double {
-            reagents.compactMap { board.pump(holding: $0)?.maxRateUlMin }.min() ?? 1000
-        }
-        let samplingMbar = board.pressure?.samplingMbar ?? 600
-        var pulseMilliseconds = 100.0
-        if let line = fluidics.samplingLine, let sampling = board.sampling {
-            let maxPulse = board.valves.first { $0.name == sampling.valve }.map { Double($0.maxPulseMs) / 1000 } ?? 1
-            pulseMilliseconds = SamplingValveTiming.pulse(
-                microlitres: sampling.targetMicrolitres, pressureMbar: samplingMbar, line: line, maxPulseSeconds: maxPulse
-            ).openSeconds * 1000
-        }
-        return SequencerRigSettings(
-            loadRateMicrolitresPerMinute: min(2000, maxRate([.cd, .oa, .ode])),
-            injectionRateMicrolitresPerMinute: maxRate([.se, .ode]),
-            syringeCelsius: board.heaters.contains { $0.name == "syringe" } ? 80 : nil,
-            injectionFeedForward: rig.injectionFeedForward(setpoint: celsius),
-            samplingMillibar: samplingMbar, valvePulseMilliseconds: pulseMilliseconds,
-            transportDelaySeconds: board.sampling?.transportDelayS ?? 4,
-            cleanRateMicrolitresPerMinute: min(5000, maxRate([.solvent])))
-    }
 
     /// SIGINT and SIGTERM request the campaign's clean stop (safe state, records closed).
     static func installAbortHandler(_ flag: CampaignAbortFlag) {

@@ -34,7 +34,9 @@ struct StatusCommand: ParsableCommand {
         } catch {
             throw CommandFailure(error.description)
         }
-        defer { _ = try? journal.close() }
+        defer {
+            do { try journal.close() } catch { printError("journal: close: \(error)") }
+        }
         let statistics: JournalStatistics
         let state: CampaignState?
         do {
