@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "LabServer",
             dependencies: [
-                "Journal", "CSQLite",
+                "Journal", "CSQLite", "Learning",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
