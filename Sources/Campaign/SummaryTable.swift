@@ -1,3 +1,4 @@
+import Learning
 import Spectra
 
 /// What a campaign's results folder holds at the end: per experiment its outcome and final peaks
@@ -214,27 +215,8 @@ func summaryJSONNumber(_ value: Double?) -> String {
     return String(value)
 }
 
-/// A JSON string literal (RFC 8259 §7: quote, backslash and control characters escaped).
-func summaryJSONString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
+/// A JSON string literal (RFC 8259 §7), as the model bundle's JSON writes it.
+func summaryJSONString(_ text: String) -> String { ModelJSON.quoted(text) }
 
 /// The text the CLI prints about a campaign: the end-of-campaign table and the live progress
 /// line. Pure functions of their inputs.

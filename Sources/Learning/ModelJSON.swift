@@ -63,8 +63,9 @@ public enum ModelJSON {
         return value.description
     }
 
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
+    /// A JSON string literal (RFC 8259 §7: quote, backslash and control characters escaped); the
+    /// campaign's summary.json uses it too.
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
