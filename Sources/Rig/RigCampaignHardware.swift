@@ -392,11 +392,7 @@ public final class RigCampaignHardware: CampaignHardware {
                 fit: analyzer.analyzeAbsorbance(spectrum), rawCounts: acquisition.sample.raw[acquisition.opticalPixels].map(Double.init),
                 processed: spectrum.values, wavelengthsNanometres: acquisition.wavelengths)
         case .emission:
-            var emission = sample
-            for pixel in 0..<emission.count {
-                emission.counts[pixel] -= dark.counts[pixel]
-                emission.saturated[pixel] = emission.saturated[pixel] || dark.saturated[pixel]
-            }
+            let emission = SpectrumAcquisition.darkCorrected(sample, dark: dark)
             return AliquotMeasurement(
                 fit: analyzer.analyzeEmission(emission), rawCounts: acquisition.sample.raw[acquisition.opticalPixels].map(Double.init),
                 processed: emission.counts, wavelengthsNanometres: acquisition.wavelengths)

@@ -172,13 +172,16 @@ public struct SpectrumAcquisition {
 
     /// The emission: sample minus dark, corrected counts (the sample alone without a dark).
     public var emission: CountSpectrum {
-        var spectrum = counts(sample)
-        if let dark {
-            let darkCounts = counts(dark)
-            for pixel in 0..<spectrum.count {
-                spectrum.counts[pixel] -= darkCounts.counts[pixel]
-                spectrum.saturated[pixel] = spectrum.saturated[pixel] || darkCounts.saturated[pixel]
-            }
+        let spectrum = counts(sample)
+        return dark.map { Self.darkCorrected(spectrum, dark: counts($0)) } ?? spectrum
+    }
+
+    /// `sample` minus `dark`, pixel by pixel; a pixel saturated in either stays flagged.
+    public static func darkCorrected(_ sample: CountSpectrum, dark: CountSpectrum) -> CountSpectrum {
+        var spectrum = sample
+        for pixel in 0..<spectrum.count {
+            spectrum.counts[pixel] -= dark.counts[pixel]
+            spectrum.saturated[pixel] = spectrum.saturated[pixel] || dark.saturated[pixel]
         }
         return spectrum
     }
