@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "aliquot", targets: ["aliquot"]),
         // The lab server: a separate executable, so the board binary never links its dependencies.
         .executable(name: "aliquot-lab", targets: ["aliquot-lab"]),
+        // The twin behind real Linux drivers (USB gadgets, i2c-stub) for `make vmtest`.
+        .executable(name: "aliquot-kernel-twin", targets: ["aliquot-kernel-twin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,6 +86,12 @@ let package = Package(
             name: "aliquot-lab",
             dependencies: ["LabServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // The twin's devices served through the kernel: FunctionFS and HID gadgets, CDC-ACM
+        // gadget ports and i2c-stub registers, so the unmodified board binary runs against real
+        // drivers in a VM (vm/, `make vmtest`).
+        .target(name: "KernelTwin", dependencies: ["Transports", "Config", "LinuxIO", "Twin", "Rig", "Devices", "Journal"]),
+        .executableTarget(name: "aliquot-kernel-twin", dependencies: ["KernelTwin", "Config", "Rig"]),
+
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "Transports"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "Twin", "Transports"]),
@@ -91,12 +99,13 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "Devices", "Twin", "Transports"]),
         .testTarget(name: "SpectraTests", dependencies: ["Spectra", "aliquot"]),
         .testTarget(name: "LearningTests", dependencies: ["Learning"]),
+        .testTarget(name: "KernelTwinTests", dependencies: ["KernelTwin", "Twin", "Transports"]),
         .testTarget(name: "CampaignTests", dependencies: ["Campaign", "Config", "Control", "Devices", "Spectra", "Learning", "Transports"]),
         .testTarget(name: "JournalTests", dependencies: ["Journal", "Transports"]),
         .testTarget(
             name: "LabServerTests",
             dependencies: [
-                "LabServer", "Journal",
+                "LabServer", "Journal", "Rig", "Campaign", "Config", "Transports",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(

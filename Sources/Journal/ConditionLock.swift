@@ -7,11 +7,11 @@ import Musl
 /// A pthread mutex with one condition variable on CLOCK_MONOTONIC (pthread_mutex_lock(3),
 /// pthread_cond_timedwait(3)): what the journal's writer and the uplink sleep on. The mutex is
 /// only ever held for a few memory operations, never across I/O.
-final class ConditionLock: @unchecked Sendable {
+public final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -27,31 +27,31 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
 
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
         return try body()
     }
 
     /// With the lock held: releases it until signalled, then holds it again.
-    func wait() { pthread_cond_wait(condition, mutex) }
+    public func wait() { pthread_cond_wait(condition, mutex) }
 
     /// With the lock held: waits until signalled or until `deadline` (CLOCK_MONOTONIC ns).
-    func wait(untilMonotonicNanoseconds deadline: Int64) {
+    public func wait(untilMonotonicNanoseconds deadline: Int64) {
         var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         pthread_cond_timedwait(condition, mutex, &time)
     }
 
     /// Wakes every waiter.
-    func broadcast() { pthread_cond_broadcast(condition) }
+    public func broadcast() { pthread_cond_broadcast(condition) }
 }
 
 /// Starts `body` on a new joinable pthread (pthread_create(3)); nil and the error number if the
 /// system refused (EAGAIN: out of threads or memory).
-func startThread(_ body: @escaping @Sendable () -> Void) -> (thread: pthread_t?, errno: Int32) {
+public func startThread(_ body: @escaping @Sendable () -> Void) -> (thread: pthread_t?, errno: Int32) {
     final class Box: @unchecked Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
