@@ -42,6 +42,11 @@ public struct Dashboard: Sendable {
         }
     }
 
+    /// Processed absorbance is plotted over this window, as the board's results plots
+    /// (Campaign's `ResultsFolder.Options.absorbancePlotNanometres`): outside it the lamp is too
+    /// weak and the absorbance is noise.
+    public static let absorbanceWindowNanometres: ClosedRange<Double> = 350...700
+
     static let style = """
         body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}
         td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}th{background:#eee}.alarm{color:#b00;font-weight:bold}
@@ -110,7 +115,10 @@ public struct Dashboard: Sendable {
         let events = try await store.records(RecordQuery(deviceID: device, kind: .event, experiment: experiment))
         var body = "<p>device \(HTML.escape(device)), campaign \(HTML.escape(campaign)), \(samples.count) aliquots</p><div id=\"plots\">"
         for (channel, label) in [("uv", "Absorbance"), ("pl", "PL")] {
-            let ofChannel = spectra.filter { $0.channel == channel }.sorted { $0.timeSeconds < $1.timeSeconds }
+            // A board journals each spectrum twice, raw counts and processed (absorbance, dark-
+            // corrected PL; Rig's JournalRecorder): plot the processed ones when there are any.
+            let all = spectra.filter { $0.channel == channel }
+            let ofChannel = (all.contains(where: \.processed) ? all.filter(\.processed) : all).sorted { $0.timeSeconds < $1.timeSeconds }
             let lastTime = max(ofChannel.last?.timeSeconds ?? 1, 1)
             // The legend has room for about 14 entries: label every n-th spectrum and the last.
             let labelEvery = max(1, (ofChannel.count + 9) / 10)
@@ -118,7 +126,9 @@ public struct Dashboard: Sendable {
                 SVGPlot.Series(
                     name: index % labelEvery == 0 || index == ofChannel.count - 1
                         ? "\(HTML.number(spectrum.timeSeconds, digits: 0)) s" : "",
-                    points: zip(spectrum.wavelengthsNanometers, spectrum.values).map { (x: $0, y: $1) },
+                    points: zip(spectrum.wavelengthsNanometers, spectrum.values)
+                        .filter { channel != "uv" || !spectrum.processed || Dashboard.absorbanceWindowNanometres.contains($0.0) }
+                        .map { (x: $0, y: $1) },
                     color: Dashboard.ramp(spectrum.timeSeconds / lastTime))
             }
             let plot = SVGPlot(title: "\(label) spectra over time", xLabel: "wavelength (nm)", yLabel: label, series: series)

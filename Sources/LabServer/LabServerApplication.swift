@@ -1,7 +1,6 @@
 import Hummingbird
 import Journal
 import Logging
-import Synchronization
 
 /// How the server listens and what it accepts.
 public struct LabServerConfiguration: Sendable {
@@ -35,23 +34,18 @@ public struct IngestReply: Equatable, Sendable {
     }
 }
 
-/// Authenticates bearer tokens against the store's device credentials, cached; a token that
-/// matches nothing reloads them once (a device added by `aliquot-lab device add` while the
-/// server runs).
+/// Authenticates bearer tokens against the store's device credentials, read for every request
+/// (one small query per batch): a device added, given a new token or removed by `aliquot-lab
+/// device` (another process, the same database) counts from the next request. A cache would
+/// keep accepting a rotated or removed token.
 public final class DeviceAuthenticator: Sendable {
     let store: any LabStore
-    let cache = Mutex<[DeviceCredential]?>(nil)
 
     public init(store: any LabStore) { self.store = store }
 
     /// The device the token belongs to, or nil.
     public func device(forToken token: String) async throws -> String? {
-        if let cached = cache.withLock({ $0 }), let device = DeviceToken.authenticate(token: token, among: cached) {
-            return device
-        }
-        let fresh = try await store.credentials()
-        cache.withLock { $0 = fresh }
-        return DeviceToken.authenticate(token: token, among: fresh)
+        DeviceToken.authenticate(token: token, among: try await store.credentials())
     }
 }
 

@@ -12,6 +12,13 @@ public protocol LabStore: Sendable {
     func addDevice(id: String, tokenHash: String, createdNanoseconds: Int64) async throws
     /// Every device's id and token digest, for authenticating a request.
     func credentials() async throws -> [DeviceCredential]
+    /// Replaces a device's token digest (`aliquot-lab device rotate`): the old token is refused
+    /// from the next request. Throws `LabStoreError.unknownDevice` when there is no such device.
+    func replaceTokenHash(deviceID: String, tokenHash: String) async throws
+    /// Removes a device and its token (`aliquot-lab device remove`): its pushes are refused from
+    /// the next request; the records it pushed stay. Throws `LabStoreError.unknownDevice` when
+    /// there is no such device.
+    func removeDevice(id: String) async throws
     /// The devices, by id, with when they last pushed and how many records they have.
     func devices() async throws -> [LabDevice]
     /// Stores the batch's records that are not stored yet, in one transaction, and marks the
@@ -32,6 +39,8 @@ public protocol LabStore: Sendable {
 /// A store failure, with what was being done.
 public enum LabStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case deviceExists(String)
+    /// No device has this id (rotate, remove).
+    case unknownDevice(String)
     case sqlite(SQLiteError)
     /// A PostgreSQL failure: the operation and the server's or driver's message.
     case postgres(operation: String, message: String)
@@ -41,6 +50,7 @@ public enum LabStoreError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .deviceExists(let id): return "device \(id) already exists"
+        case .unknownDevice(let id): return "no device \(id) (aliquot-lab device list shows the devices)"
         case .sqlite(let error): return error.description
         case .postgres(let operation, let message): return "postgres: \(operation) failed: \(message)"
         case .invalidDatabaseURL(let url):

@@ -102,6 +102,29 @@ public final class PostgresLabStore: LabStore {
         guard inserted == 1 else { throw LabStoreError.deviceExists(id) }
     }
 
+    public func replaceTokenHash(deviceID: String, tokenHash: String) async throws {
+        var updated = 0
+        do {
+            let rows = try await client.query(
+                "UPDATE devices SET token_hash = \(tokenHash) WHERE id = \(deviceID) RETURNING id", logger: logger)
+            for try await _ in rows.decode(String.self) { updated += 1 }
+        } catch {
+            throw failure("replace the token of device \(deviceID)", error)
+        }
+        guard updated == 1 else { throw LabStoreError.unknownDevice(deviceID) }
+    }
+
+    public func removeDevice(id: String) async throws {
+        var removed = 0
+        do {
+            let rows = try await client.query("DELETE FROM devices WHERE id = \(id) RETURNING id", logger: logger)
+            for try await _ in rows.decode(String.self) { removed += 1 }
+        } catch {
+            throw failure("remove device \(id)", error)
+        }
+        guard removed == 1 else { throw LabStoreError.unknownDevice(id) }
+    }
+
     public func credentials() async throws -> [DeviceCredential] {
         do {
             var result: [DeviceCredential] = []

@@ -79,6 +79,27 @@ public final class SQLiteLabStore: LabStore {
         guard inserted else { throw LabStoreError.deviceExists(id) }
     }
 
+    public func replaceTokenHash(deviceID: String, tokenHash: String) async throws {
+        let updated = try withDatabase { database throws(SQLiteError) -> Bool in
+            let statement = try database.prepare("UPDATE devices SET token_hash = ?1 WHERE id = ?2")
+            try statement.bind(1, tokenHash)
+            try statement.bind(2, deviceID)
+            try statement.step()
+            return database.changes == 1
+        }
+        guard updated else { throw LabStoreError.unknownDevice(deviceID) }
+    }
+
+    public func removeDevice(id: String) async throws {
+        let removed = try withDatabase { database throws(SQLiteError) -> Bool in
+            let statement = try database.prepare("DELETE FROM devices WHERE id = ?1")
+            try statement.bind(1, id)
+            try statement.step()
+            return database.changes == 1
+        }
+        guard removed else { throw LabStoreError.unknownDevice(id) }
+    }
+
     public func credentials() async throws -> [DeviceCredential] {
         try withDatabase { database throws(SQLiteError) in
             let statement = try database.prepare("SELECT id, token_hash FROM devices ORDER BY id")

@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Device: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage devices and their tokens.", subcommands: [Add.self, List.self])
+    static let configuration = CommandConfiguration(abstract: "Manage devices and their tokens.", subcommands: [Add.self, Rotate.self, Remove.self, List.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a device; prints its token once (only its SHA-256 is stored).")
@@ -70,6 +70,45 @@ struct Device: AsyncParsableCommand {
             }
             await store.shutdown()
             print(token)
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a device a new token; prints it once. The old token is refused from the next request.")
+        @Argument(help: "Device id.") var id: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let store = try await database.open(logger: Logger(label: "aliquot-lab"))
+            let token = DeviceToken.generate()
+            do {
+                try await store.replaceTokenHash(deviceID: id, tokenHash: DeviceToken.hash(token))
+            } catch {
+                await store.shutdown()
+                throw error
+            }
+            await store.shutdown()
+            print(token)
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a device: its token is refused from the next request; the records it pushed stay.")
+        @Argument(help: "Device id.") var id: String
+        @OptionGroup var database: DatabaseOption
+
+        func run() async throws {
+            let store = try await database.open(logger: Logger(label: "aliquot-lab"))
+            do {
+                try await store.removeDevice(id: id)
+            } catch {
+                await store.shutdown()
+                throw error
+            }
+            await store.shutdown()
+            print("removed \(id)")
         }
     }
 

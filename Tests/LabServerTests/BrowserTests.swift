@@ -1,14 +1,16 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Journal
 import Logging
 import Testing
 
 @testable import LabServer
 
-/// Headless Chromium (Debian's `chromium`) loads the dashboard of a server filled with a
-/// campaign; the DOM must hold the expected elements; screenshots are kept as artifacts in
-/// `$ALIQUOT_ARTIFACTS` (default `.build/artifacts/lab-dashboard`).
+/// Headless Chromium (Debian's `chromium`) loads the dashboard of a server filled by a twin
+/// campaign (its journal pushed through the real uplink); the DOM must hold the expected
+/// elements; screenshots are kept as artifacts in `$ALIQUOT_ARTIFACTS` (default
+/// `.build/artifacts/lab-dashboard`).
 @Suite struct BrowserTests {
     static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
@@ -45,8 +47,12 @@ import Testing
             return
         }
         let store = try #require(try await StoreKind.sqlite.make())
-        try await store.addDevice(id: "reactor-01", tokenHash: "h", createdNanoseconds: 0)
-        try await push(campaignRecords(experiments: 3, aliquots: 20, points: 128), device: "reactor-01", to: store)
+        let token = DeviceToken.generate()
+        try await store.addDevice(id: "reactor-01", tokenHash: DeviceToken.hash(token), createdNanoseconds: 0)
+        // The server is filled by a twin campaign: the board side's journal, pushed by the uplink.
+        let campaign = try BoardSideTwinCampaign(name: "browser-twin")
+        let result = try await onOwnThread { try campaign.run() }
+        try #require(result.experiments.count == 2)
         var logger = Logger(label: "browser")
         logger.logLevel = .critical
         let app = LabServer.application(store: store, configuration: LabServerConfiguration(port: 0), logger: logger)
@@ -54,9 +60,14 @@ import Testing
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)")
         try await app.test(.live) { client in
             let base = "http://127.0.0.1:\(try #require(client.port))"
+            let uplink = try Uplink(
+                configuration: UplinkConfiguration(url: base + "/api/v1/batches", deviceID: "reactor-01", token: token, batchRecords: 100),
+                journal: campaign.journal)
+            let pushed = try await onOwnThread { try uplink.pushOnce() }
+            #expect(pushed.acknowledgedThrough == campaign.journal.durableSequence)
             let pages = [
-                ("overview", "/", ["id=\"devices\"", "id=\"campaigns\"", "id=\"experiments\"", "class=\"alarm\""]),
-                ("experiment", "/experiment?device=reactor-01&campaign=grid-1&experiment=2",
+                ("overview", "/", ["id=\"devices\"", "id=\"campaigns\"", "id=\"experiments\"", "<td>browser-twin</td><td>2 / 2</td>"]),
+                ("experiment", "/experiment?device=reactor-01&campaign=browser-twin&experiment=2",
                  ["id=\"uv-spectra\"", "id=\"pl-spectra\"", "id=\"peak-vs-time\"", "id=\"fwhm-vs-time\"", "id=\"safety-events\""]),
                 ("logs", "/logs?level=warning", ["id=\"logs\"", "<option value=\"warning\" selected=\"\">"]),
             ]
@@ -69,9 +80,14 @@ import Testing
                 let size = (try? FileManager.default.attributesOfItem(atPath: screenshot.path)[.size] as? Int) ?? 0
                 #expect(size > 10_000, "\(name).png is \(size) bytes")
             }
-            // The experiment page has the 20 aliquot rows after rendering.
-            let dom = try await run(chromium, ["--dump-dom", base + "/experiment?device=reactor-01&campaign=grid-1&experiment=1"], profile: profile)
-            #expect(dom.components(separatedBy: "<tr class=\"aliquot\">").count - 1 == 20)
+            // Each experiment page has the campaign's aliquot rows after rendering.
+            for experiment in result.experiments {
+                let dom = try await run(
+                    chromium, ["--dump-dom", base + "/experiment?device=reactor-01&campaign=browser-twin&experiment=\(experiment.number)"],
+                    profile: profile)
+                #expect(dom.components(separatedBy: "<tr class=\"aliquot\">").count - 1 == experiment.aliquots)
+                #expect(experiment.aliquots == campaign.sampleTimes.count)
+            }
         }
         await store.shutdown()
     }
