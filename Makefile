@@ -11,7 +11,7 @@ TEST_DEB_PACKAGES := postgresql chromium
 MAX_BOARD_BINARY_BYTES := 20000000
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s -Xswiftc -Osize
 
-.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check
+.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check gpiod2-check
 
 all: build
 
@@ -84,13 +84,23 @@ bench: deps
 clean:
 	rm -rf .build
 
-## deb: the Debian package for this machine's architecture (see deploy/README.md).
+## deb: the Debian package for this machine's architecture (see deploy/README.md); dtc compiles
+## the HAT's device-tree overlay into it.
 DEB_DIR ?= out
 deb: release
-	@command -v dpkg-deb >/dev/null || { echo "dpkg-deb is needed (Debian's dpkg package)"; exit 1; }
+	@$(MAKE) --no-print-directory install-packages PACKAGES="dpkg device-tree-compiler"
 	sh deploy/make-deb.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --product aliquot --show-bin-path)/aliquot" $(DEB_DIR)
 
-## deb-check: the package's contents, the unit verified, and an install into a debootstrap chroot
-## that then runs `aliquot --help` (needs root and the Debian mirror).
+## deb-check: the package's contents, the unit verified (systemd-analyze), and an install into a
+## debootstrap bookworm chroot (cached in $DEB_CHECK_CACHE, default .build-debcheck) that then runs
+## `aliquot --help`. Root.
 deb-check: deb
-	sh deploy/check-deb.sh $(DEB_DIR)
+	@$(MAKE) --no-print-directory install-packages PACKAGES="systemd debootstrap"
+	@sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo env DEB_CHECK_CACHE="$${DEB_CHECK_CACHE:-}" sh deploy/check-deb.sh $(DEB_DIR)
+
+## gpiod2-check: the GPIO shim built and its tests run against libgpiod 2.x, compiled from PyPI's
+## gpiod sdist into .build-gpiod2 (the system's libgpiod is 1.6).
+gpiod2-check: deps
+	@python3 -m pip --version >/dev/null 2>&1 || $(MAKE) --no-print-directory install-packages PACKAGES="python3-pip"
+	bash .ci/libgpiod2-check.sh

@@ -29,14 +29,17 @@ for model in "$root"/Firmware/models/*.aqm; do install -D -m 0644 "$model" "$pkg
 install -D -m 0644 "$root/Firmware/overlays/aliquot-reactor-hat.dts" "$pkg/usr/share/aliquot/overlays/aliquot-reactor-hat.dts"
 install -D -m 0644 "$root/Firmware/overlays/config.txt" "$pkg/usr/share/aliquot/overlays/config.txt"
 if command -v dtc >/dev/null 2>&1; then
-  dtc -@ -I dts -O dtb -o "$pkg/usr/share/aliquot/overlays/aliquot-reactor-hat.dtbo" "$root/Firmware/overlays/aliquot-reactor-hat.dts" 2>/dev/null
+  dtc -q -@ -I dts -O dtb -o "$pkg/usr/share/aliquot/overlays/aliquot-reactor-hat.dtbo" "$root/Firmware/overlays/aliquot-reactor-hat.dts"
 fi
 install -D -m 0644 "$root/README.md" "$pkg/usr/share/doc/aliquot/README.md"
 install -D -m 0644 "$root/deploy/README.md" "$pkg/usr/share/doc/aliquot/deploy.md"
 install -d -m 0750 "$pkg/var/lib/aliquot"
 
-# Depends: the package owning each shared library the binary needs.
-depends=$(ldd "$binary" | awk '/=> \// { print $3 }' | while read -r lib; do
+# Depends: the package owning each shared library the binary itself needs (its NEEDED entries,
+# found where ldd resolves them); what those libraries need, their packages depend on.
+needed=$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p')
+depends=$(ldd "$binary" | awk '/=> \// { print $1, $3 }' | while read -r soname lib; do
+  echo "$needed" | grep -qxF "$soname" || continue
   real=$(readlink -f "$lib")
   dpkg -S "$lib" 2>/dev/null || dpkg -S "$real" 2>/dev/null || true
 done | cut -d: -f1 | sort -u | grep -v -e '^libc6$' | while read -r package; do

@@ -173,13 +173,29 @@ struct RunCommand: ParsableCommand {
                 rig: hardware.sequencerSettings(celsius: entry.experiment.condition.temperatureCelsius))
         }
 
+        // Under systemd (Type=notify): READY=1 now the rig is safe, STATUS= and the health-gated
+        // WATCHDOG=1 with every progress report, STOPPING=1 before the rig shuts down.
+        let service = try Self.startService(
+            hardware: hardware, journal: store,
+            status: "\(campaignFile.name): \(experiments.count) experiments on \(rig.board.name), rig in its safe state")
+        defer { Self.tellSystemd { () throws(SystemdNotifyError) in try service?.stopping(status: "stopping: rig to its safe state") } }
+        var settings = CampaignRunSettings(prediction: campaignFile.prediction)
+        if let service { settings.progressEverySeconds = service.progressEverySeconds(default: settings.progressEverySeconds) }
+        let aliquotsPlanned = campaignFile.schedule.sampleTimesSeconds.count
+
         let abort = CampaignAbortFlag()
         Self.installAbortHandler(abort)
         let quiet = quiet
         let runner = CampaignRunner(
-            hardware: hardware, recorder: recorder, settings: CampaignRunSettings(prediction: campaignFile.prediction),
+            hardware: hardware, recorder: recorder, settings: settings,
             predictor: predictor, abortFlag: abort, wallClock: MonotonicClock(),
             onProgress: { progress in
+                if let service {
+                    Self.tellSystemd { () throws(SystemdNotifyError) in
+                        try service.progress(
+                            status: ServiceNotifications.statusLine(progress, aliquotsPlanned: aliquotsPlanned), at: hardware.now())
+                    }
+                }
                 guard !quiet else { return }
                 print(
                     SummaryTable.progressLine(
@@ -237,6 +253,32 @@ struct RunCommand: ParsableCommand {
             return nil
         }
     }
+
+    /// The systemd notifier when systemd started this process as a notify service (NOTIFY_SOCKET),
+    /// after the rig reached its safe initial state (every loop read, heaters off); READY=1 sent.
+    static func startService(hardware: RigCampaignHardware, journal: Journal, status: String) throws -> ServiceNotifications? {
+        let notifier: SystemdNotifier?
+        do { notifier = try SystemdNotifier.fromEnvironment() } catch { throw CommandFailure(error.description) }
+        guard let notifier else { return nil }
+        do { try hardware.settleIntoSafeInitialState() } catch { throw CommandFailure(error.description) }
+        let probe = RigHealthProbe(hardware: hardware) {
+            // The journal's writer keeps its last commit failure until a commit succeeds again.
+            do { return try journal.statistics().lastFailure == nil } catch { return false }
+        }
+        let service = ServiceNotifications(notifier: notifier, probe: probe)
+        tellSystemd { () throws(SystemdNotifyError) in try service.ready(status: status, at: hardware.now()) }
+        return service
+    }
+
+    /// Sends to systemd; a failure is a warning, printed once: the campaign goes on without it.
+    static func tellSystemd(_ send: () throws(SystemdNotifyError) -> Void) {
+        do { try send() } catch {
+            if !systemdWarned { printError("warning: \(error)") }
+            systemdWarned = true
+        }
+    }
+
+    nonisolated(unsafe) static var systemdWarned = false
 
     /// The smallest volume step the recipes are rounded to, µL: a tenth of a microlitre is finer
     /// than every shipped pump's step with its syringe.
