@@ -43,6 +43,9 @@ public final class QuantizedInference {
     var maskedLastWeights = AlignedBuffer<Int16>(count: 0, zero: 0)
     var maskedLastBias = AlignedBuffer<Int32>(count: 0, zero: 0)
     let droppedValues: AlignedBuffer<SIMD8<Int16>>
+    /// The published architecture's dedicated kernel (single rows and Monte Carlo), when it
+    /// covers `network`; nil means the general kernel below runs.
+    let chain: QuantizedChain?
 
     public init(_ network: QuantizedNetwork, maximumRows: Int = 1) {
         precondition(maximumRows > 0, "at least one row")
@@ -122,6 +125,7 @@ public final class QuantizedInference {
         accumulators = AlignedBuffer(count: maximumRows * roundUp(splitLayer.outputCount, to: 4), zero: 0)
         passAccumulator = AlignedBuffer(count: lanes, zero: 0)
         droppedValues = AlignedBuffer(count: splitLayer.inputCount, zero: SIMD8<Int16>())
+        chain = QuantizedChain.paired(network)
     }
 
     /// Quantizes `rows` float rows (normalized inputs) into the first buffer.
@@ -251,6 +255,7 @@ public final class QuantizedInference {
 
     /// The deterministic output (dropout off) for one row of normalized inputs. Allocation-free.
     public func predictOne(_ input: UnsafePointer<Float>) -> Float {
+        if let chain { return chain.predictOne(input) }
         load(input, rows: 1)
         run(from: 0, rows: 1, masks: nil)
         return results.pointer[0]
@@ -261,6 +266,10 @@ public final class QuantizedInference {
         precondition(features.columnCount == inputCount[0], "\(inputCount[0]) inputs per row")
         var output = [Float](repeating: 0, count: features.rowCount)
         features.values.withUnsafeBufferPointer { values in
+            if let chain {
+                for row in 0..<features.rowCount { output[row] = chain.predictOne(values.baseAddress! + row * features.columnCount) }
+                return
+            }
             var start = 0
             while start < features.rowCount {
                 let rows = min(maximumRows, features.rowCount - start)
@@ -279,6 +288,10 @@ public final class QuantizedInference {
     public func monteCarlo(_ input: UnsafePointer<Float>, rows: Int, masks: DropoutMasks, output: UnsafeMutablePointer<Float>) {
         let passes = masks.passes
         precondition(maximumRows >= passes, "maximumRows must hold one row's passes")
+        if let chain, chain.monteCarloSplit != nil {
+            chain.monteCarlo(input, rows: rows, masks: masks, output: output)
+            return
+        }
         let blockRows = maximumRows / passes
         let split = firstDropoutLayer
         let width = inputPadded[min(split, layerCount - 1)]
@@ -491,4 +504,508 @@ func horizontalSums(_ a: SIMD4<Int32>, _ b: SIMD4<Int32>, _ c: SIMD4<Int32>, _ d
     let cdPairs = cd.evenHalf &+ cd.oddHalf
     let all = SIMD8(lowHalf: abPairs, highHalf: cdPairs)
     return all.evenHalf &+ all.oddHalf  // (Σa, Σb, Σc, Σd)
+}
+
+/// One hidden layer of `QuantizedChain`: weights interleaved by input pairs, so one pmaddwd
+/// multiplies two inputs into four output channels (for pair p and output o the lanes are
+/// w[o][2p], w[o][2p+1]); biases at s_in·s_w with no zero-point fold (the chain carries
+/// activations minus their zero point); the ReLU requantization as one rounding (see
+/// `reluRequantize`).
+struct ChainLayer {
+    var inputCount: Int
+    var pairs: Int
+    var outputCount: Int
+    /// Output channels padded to 8, in chunks of 8.
+    var chunks: Int
+    var weights: UnsafeMutablePointer<Int16>
+    var bias: UnsafeMutablePointer<Int32>
+    var dropoutBias: UnsafeMutablePointer<Int32>
+    var multiplier: UnsafeMutablePointer<Int32>
+    var dropoutMultiplier: UnsafeMutablePointer<Int32>
+    var rounding: UInt64
+    var shift: UInt64
+    var dropoutRounding: UInt64
+    var dropoutShift: UInt64
+    /// The highest (q − z): the output's maximum minus its zero point.
+    var ceiling: Int32
+}
+
+/// The published network's integer kernel for one row at a time: every activation is held as
+/// (q − z) in 16-bit lanes (0...255 after an int8 ReLU, so products with int8 weights fit
+/// pmaddwd), every layer is pairs of inputs × groups of 4 channels (no horizontal sums), and the
+/// ReLU requantization is a single rounding (`reluRequantize`), bit for bit the gemmlowp/TFLite
+/// two-rounding result. For Monte Carlo dropout (the dropout layer second to last, as published:
+/// 5 → 5 → 50 → [dropout] 50 → [dropout] 1) each row's dropout layer accumulators are computed
+/// once, and each pass subtracts its dropped units (pairs of negated weight columns, laid out per
+/// pass when the masks change), requantizes and finishes the last dot product in registers.
+/// Built only for networks it covers (`init?`): ReLU hidden layers whose requantization shifts
+/// right; `QuantizedInference` falls back to its general kernel otherwise.
+final class QuantizedChain {
+    let hiddenCount: Int
+    let table: [ChainLayer]
+    let inputCount: Int
+    let inputParameters: QuantizationParameters
+    let lastWeights: AlignedBuffer<Int16>
+    let lastBias: Int32
+    let lastDropoutBias: Int32
+    let lastScale: Float
+    let lastDropoutScale: Float
+    let lastRelu: Bool
+    /// Layer l's input as (q − z), padded with zeros to a multiple of 8 (index 0: the network's input).
+    let activations: [AlignedBuffer<Int16>]
+    /// `table` and `activations` as raw pointers, so the hot loops touch no reference counts.
+    let layerPointer: UnsafeMutablePointer<ChainLayer>
+    let activationPointer: UnsafeMutablePointer<UnsafeMutablePointer<Int16>>
+    let broadcasts: AlignedBuffer<SIMD4<Int32>>
+    let pairOffsets: AlignedBuffer<Int>
+    let accumulators: AlignedBuffer<Int32>
+    /// The first layer with dropout, when Monte Carlo runs here (it is the last hidden layer and
+    /// the last layer has dropout too); nil otherwise.
+    let monteCarloSplit: Int?
+    /// Each hidden layer's channels in storage order, and for each layer's inputs the storage
+    /// position of every unit.
+    let orders: [[Int]]
+    let positions: [[Int]]
+    private var storage: [AnyObject] = []
+    private var cachedMasks: DropoutMasks?
+    private var maximumPairs = 0
+    private var passPairWeights = AlignedBuffer<Int16>(count: 0, zero: 0)
+    private var passPairUnits = AlignedBuffer<Int32>(count: 0, zero: 0)
+    private var passPairCounts = AlignedBuffer<Int32>(count: 0, zero: 0)
+    private var passLastWeights = AlignedBuffer<Int16>(count: 0, zero: 0)
+
+    /// `orders[l]` lists hidden layer l's output channels in the order they are stored (and
+    /// paired as the next layer's inputs); nil keeps every layer in channel order. Integer sums
+    /// do not depend on the order, so every order gives the same results bit for bit.
+    init?(_ network: QuantizedNetwork, orders: [[Int]]? = nil) {
+        let layers = network.layers
+        guard layers.count >= 2, let last = layers.last, last.output == nil, last.outputCount == 1 else { return nil }
+        let hidden = layers.dropLast()
+        for layer in hidden {
+            guard layer.activation == .relu, let output = layer.output, layer.shift <= 0, layer.shift >= -31 else { return nil }
+            if layer.inputDropout > 0 && (layer.dropoutShift > 0 || layer.dropoutShift < -31) { return nil }
+            // (q − z) must fit 16 bits: 255 for int8, 32767 for the symmetric int16 outputs.
+            guard Int(output.maximum) - Int(layer.outputFloor) <= 32767 else { return nil }
+        }
+        guard layers[0].input.bits == 8 || layers[0].input.zeroPoint == 0 else { return nil }
+        let orders = orders ?? hidden.map { Array(0..<$0.outputCount) }
+        precondition(orders.count == hidden.count && zip(orders, hidden).allSatisfy { $0.sorted() == Array(0..<$1.outputCount) },
+                     "an order of every hidden layer's channels")
+        // Layer l's inputs in storage order: the network's inputs, then the previous layer's order.
+        let inputOrders = [Array(0..<layers[0].inputCount)] + orders
+        hiddenCount = hidden.count
+        inputCount = layers[0].inputCount
+        inputParameters = layers[0].input
+        var storage: [AnyObject] = []
+        func buffer<T>(_ count: Int, _ zero: T) -> UnsafeMutablePointer<T> {
+            let b = AlignedBuffer<T>(count: count, zero: zero)
+            storage.append(b)
+            return b.pointer
+        }
+        var table: [ChainLayer] = []
+        for (index, layer) in hidden.enumerated() {
+            let pairs = (layer.inputCount + 1) / 2
+            let chunks = roundUp(layer.outputCount, to: 8) / 8
+            let outputOrder = orders[index]
+            let inputOrder = inputOrders[index]
+            let weights = buffer(pairs * chunks * 16, Int16(0))
+            for o in 0..<layer.outputCount {
+                for i in 0..<layer.inputCount {
+                    weights[(i / 2) * chunks * 16 + (o / 4) * 8 + (o % 4) * 2 + i % 2] =
+                        Int16(layer.weights[outputOrder[o] * layer.inputCount + inputOrder[i]])
+                }
+            }
+            let bias = buffer(chunks * 8, Int32(0))
+            let dropoutBias = buffer(chunks * 8, Int32(0))
+            let multiplier = buffer(chunks * 8, Int32(0))
+            let dropoutMultiplier = buffer(chunks * 8, Int32(0))
+            for o in 0..<layer.outputCount {
+                let channel = outputOrder[o]
+                bias[o] = layer.bias[channel]
+                multiplier[o] = layer.multiplier[channel]
+                if layer.inputDropout > 0 {
+                    dropoutBias[o] = layer.dropoutBias[channel]
+                    dropoutMultiplier[o] = layer.dropoutMultiplier[channel]
+                }
+            }
+            let right = UInt64(-layer.shift)
+            let dropoutRight = UInt64(max(0, -layer.dropoutShift))
+            table.append(ChainLayer(
+                inputCount: layer.inputCount, pairs: pairs, outputCount: layer.outputCount, chunks: chunks, weights: weights,
+                bias: bias, dropoutBias: dropoutBias, multiplier: multiplier, dropoutMultiplier: dropoutMultiplier,
+                rounding: reluRounding(rightShift: right), shift: 31 + right,
+                dropoutRounding: reluRounding(rightShift: dropoutRight), dropoutShift: 31 + dropoutRight,
+                ceiling: layer.output!.maximum - layer.outputFloor))
+        }
+        self.table = table
+        self.orders = orders
+        positions = inputOrders.map { order in
+            var position = [Int](repeating: 0, count: order.count)
+            for (index, unit) in order.enumerated() { position[unit] = index }
+            return position
+        }
+        let lastInputs = roundUp(last.inputCount, to: 8)
+        lastWeights = AlignedBuffer(count: lastInputs, zero: 0)
+        for i in 0..<last.inputCount { lastWeights.pointer[i] = Int16(last.weights[inputOrders[hidden.count][i]]) }
+        lastBias = last.bias[0]
+        lastDropoutBias = last.inputDropout > 0 ? last.dropoutBias[0] : last.bias[0]
+        lastScale = last.accumulatorScale(channel: 0, dropout: false)
+        lastDropoutScale = last.inputDropout > 0 ? last.accumulatorScale(channel: 0, dropout: true) : lastScale
+        lastRelu = last.activation == .relu
+        activations = layers.map { AlignedBuffer(count: roundUp($0.inputCount, to: 8) + 8, zero: 0) }
+        broadcasts = AlignedBuffer(count: layers.map { ($0.inputCount + 1) / 2 }.max()!, zero: SIMD4<Int32>())
+        pairOffsets = AlignedBuffer(count: layers.map { ($0.inputCount + 1) / 2 }.max()!, zero: 0)
+        accumulators = AlignedBuffer(count: table.map { $0.chunks * 8 }.max()!, zero: 0)
+        let split = layers.firstIndex { $0.inputDropout > 0 }
+        monteCarloSplit = split == layers.count - 2 && last.inputDropout > 0 ? split : nil
+        layerPointer = .allocate(capacity: table.count)
+        layerPointer.initialize(from: table, count: table.count)
+        activationPointer = .allocate(capacity: activations.count)
+        activationPointer.initialize(from: activations.map(\.pointer), count: activations.count)
+        self.storage = storage
+    }
+
+    /// The chain for `network` with each hidden layer's channels paired by how often they are
+    /// zero together (ReLU off) on `samples` points drawn uniformly from the unit box of inputs
+    /// (the normalized input space): a pair whose two inputs are zero is skipped, so pairing
+    /// units that switch off together skips more pairs. The last hidden layer, which feeds the
+    /// dense last dot product, keeps its order.
+    static func paired(_ network: QuantizedNetwork, samples: Int = 256, seed: UInt64 = 0x5EED) -> QuantizedChain? {
+        guard let probe = QuantizedChain(network) else { return nil }
+        let hidden = probe.hiddenCount
+        let words = (samples + 63) / 64
+        var zero = (0..<hidden).map { [UInt64](repeating: 0, count: probe.table[$0].outputCount * words) }
+        var random = LearningRandom(seed: seed)
+        var row = [Float](repeating: 0, count: probe.inputCount)
+        for sample in 0..<samples {
+            for i in row.indices { row[i] = random.nextUnitFloat() }
+            row.withUnsafeBufferPointer { probe.load($0.baseAddress!) }
+            for l in 0..<hidden {
+                probe.forward(probe.table[l], input: probe.activationPointer[l], dropout: false, output: probe.activationPointer[l + 1], raw: nil)
+                for unit in 0..<probe.table[l].outputCount where probe.activationPointer[l + 1][unit] == 0 {
+                    zero[l][unit * words + sample / 64] |= 1 << UInt64(sample % 64)
+                }
+            }
+        }
+        var orders: [[Int]] = []
+        for l in 0..<hidden {
+            let count = probe.table[l].outputCount
+            if l == hidden - 1 {
+                orders.append(Array(0..<count))
+                continue
+            }
+            // Greedy matching: the pairs zero together most often first.
+            var candidates: [(together: Int, first: Int, second: Int)] = []
+            for first in 0..<count {
+                for second in (first + 1)..<max(first + 1, count) {
+                    var together = 0
+                    for w in 0..<words { together += (zero[l][first * words + w] & zero[l][second * words + w]).nonzeroBitCount }
+                    candidates.append((together, first, second))
+                }
+            }
+            candidates.sort { ($0.together, $1.first, $1.second) > ($1.together, $0.first, $0.second) }
+            var taken = [Bool](repeating: false, count: count)
+            var order: [Int] = []
+            for candidate in candidates where !taken[candidate.first] && !taken[candidate.second] {
+                taken[candidate.first] = true
+                taken[candidate.second] = true
+                order += [candidate.first, candidate.second]
+            }
+            order += (0..<count).filter { !taken[$0] }
+            orders.append(order)
+        }
+        return QuantizedChain(network, orders: orders)
+    }
+
+    deinit {
+        layerPointer.deallocate()
+        activationPointer.deallocate()
+    }
+
+    /// The network's input as (q − z) into the first activation buffer.
+    @inline(__always)
+    func load(_ input: UnsafePointer<Float>) {
+        let target = activationPointer[0]
+        let parameters = inputParameters
+        for i in 0..<inputCount { target[i] = Int16(truncatingIfNeeded: parameters.quantize(input[i]) &- parameters.zeroPoint) }
+    }
+
+    /// A hidden layer: acc = bias + Σ pairs pmaddwd(w, x pair) over the pairs with a nonzero
+    /// input (ReLU zeros add nothing; the list is gathered without branches), up to four chunks
+    /// of 8 channels at once, then the ReLU requantization into `output` as (q − z), or, with
+    /// `raw`, the accumulators themselves.
+    @inline(__always)
+    func forward(
+        _ layer: ChainLayer, input: UnsafePointer<Int16>, dropout: Bool, output: UnsafeMutablePointer<Int16>,
+        raw: UnsafeMutablePointer<Int32>?
+    ) {
+        let b = broadcasts.pointer
+        let offsets = pairOffsets.pointer
+        let pairStride = layer.chunks * 16
+        var n = 0
+        for p in 0..<layer.pairs {
+            let value = UnsafeRawPointer(input + 2 * p).loadUnaligned(as: Int32.self)
+            b[n] = SIMD4(repeating: value)
+            offsets[n] = p &* pairStride
+            n &+= value != 0 ? 1 : 0
+        }
+        let bias = UnsafePointer(dropout ? layer.dropoutBias : layer.bias)
+        let multipliers = UnsafePointer(dropout ? layer.dropoutMultiplier : layer.multiplier)
+        let rounding = SIMD2<UInt64>(repeating: dropout ? layer.dropoutRounding : layer.rounding)
+        let shift = SIMD2<UInt64>(repeating: dropout ? layer.dropoutShift : layer.shift)
+        let ceiling = SIMD8<Int16>(repeating: Int16(layer.ceiling))
+        @inline(__always)
+        func finish(_ chunk: Int, _ low: SIMD4<Int32>, _ high: SIMD4<Int32>) {
+            if let raw {
+                UnsafeMutableRawPointer(raw + 8 * chunk).storeBytes(of: SIMD8(lowHalf: low, highHalf: high), as: SIMD8<Int32>.self)
+            } else {
+                let q = reluRequantize(low, load4(multipliers + 8 * chunk), rounding: rounding, shift: shift)
+                let r = reluRequantize(high, load4(multipliers + 8 * chunk + 4), rounding: rounding, shift: shift)
+                UnsafeMutableRawPointer(output + 8 * chunk).storeBytes(of: saturatedMin(q, r, ceiling), as: SIMD8<Int16>.self)
+            }
+        }
+        var c = 0
+        while c < layer.chunks {
+            let width = min(4, layer.chunks - c)
+            let base = UnsafePointer(layer.weights) + 16 * c
+            var a0 = load4(bias + 8 * c)
+            var a1 = load4(bias + 8 * c + 4)
+            var a2 = width > 1 ? load4(bias + 8 * c + 8) : SIMD4<Int32>()
+            var a3 = width > 1 ? load4(bias + 8 * c + 12) : SIMD4<Int32>()
+            var a4 = width > 2 ? load4(bias + 8 * c + 16) : SIMD4<Int32>()
+            var a5 = width > 2 ? load4(bias + 8 * c + 20) : SIMD4<Int32>()
+            var a6 = width > 3 ? load4(bias + 8 * c + 24) : SIMD4<Int32>()
+            var a7 = width > 3 ? load4(bias + 8 * c + 28) : SIMD4<Int32>()
+            switch width {
+            case 4:
+                for k in 0..<n {
+                    let x = b[k]
+                    let w = base + offsets[k]
+                    a0 &+= multiplyAddPairs(load8(w), x)
+                    a1 &+= multiplyAddPairs(load8(w + 8), x)
+                    a2 &+= multiplyAddPairs(load8(w + 16), x)
+                    a3 &+= multiplyAddPairs(load8(w + 24), x)
+                    a4 &+= multiplyAddPairs(load8(w + 32), x)
+                    a5 &+= multiplyAddPairs(load8(w + 40), x)
+                    a6 &+= multiplyAddPairs(load8(w + 48), x)
+                    a7 &+= multiplyAddPairs(load8(w + 56), x)
+                }
+            case 3:
+                for k in 0..<n {
+                    let x = b[k]
+                    let w = base + offsets[k]
+                    a0 &+= multiplyAddPairs(load8(w), x)
+                    a1 &+= multiplyAddPairs(load8(w + 8), x)
+                    a2 &+= multiplyAddPairs(load8(w + 16), x)
+                    a3 &+= multiplyAddPairs(load8(w + 24), x)
+                    a4 &+= multiplyAddPairs(load8(w + 32), x)
+                    a5 &+= multiplyAddPairs(load8(w + 40), x)
+                }
+            case 2:
+                for k in 0..<n {
+                    let x = b[k]
+                    let w = base + offsets[k]
+                    a0 &+= multiplyAddPairs(load8(w), x)
+                    a1 &+= multiplyAddPairs(load8(w + 8), x)
+                    a2 &+= multiplyAddPairs(load8(w + 16), x)
+                    a3 &+= multiplyAddPairs(load8(w + 24), x)
+                }
+            default:
+                for k in 0..<n {
+                    let x = b[k]
+                    let w = base + offsets[k]
+                    a0 &+= multiplyAddPairs(load8(w), x)
+                    a1 &+= multiplyAddPairs(load8(w + 8), x)
+                }
+            }
+            finish(c, a0, a1)
+            if width > 1 { finish(c + 1, a2, a3) }
+            if width > 2 { finish(c + 2, a4, a5) }
+            if width > 3 { finish(c + 3, a6, a7) }
+            c += width
+        }
+    }
+
+    /// Σ w·(q − z) + bias of the last layer over its (padded) input.
+    @inline(__always)
+    func lastDot(_ input: UnsafePointer<Int16>, weights: UnsafePointer<Int16>, chunks: Int) -> Int32 {
+        var dot = SIMD4<Int32>()
+        for c in 0..<chunks { dot &+= multiplyAddPairs(load8(weights + 8 * c), load8(input + 8 * c)) }
+        return dot.wrappedSum()
+    }
+
+    /// The deterministic output for one row of normalized inputs. Allocation-free.
+    @inline(__always)
+    func predictOne(_ input: UnsafePointer<Float>) -> Float {
+        load(input)
+        let buffers = activationPointer
+        for l in 0..<hiddenCount {
+            forward(layerPointer[l], input: buffers[l], dropout: false, output: buffers[l + 1], raw: nil)
+        }
+        let accumulator = lastDot(buffers[hiddenCount], weights: lastWeights.pointer, chunks: layerPointer[hiddenCount - 1].chunks) &+ lastBias
+        let value = Float(accumulator) * lastScale
+        return lastRelu ? max(0, value) : value
+    }
+
+    /// Monte Carlo dropout, row by row (see the type's comment). `output` receives `rows ×
+    /// masks.passes` values, row-major. Allocation-free while the masks stay the same.
+    func monteCarlo(_ input: UnsafePointer<Float>, rows: Int, masks: DropoutMasks, output: UnsafeMutablePointer<Float>) {
+        guard let split = monteCarloSplit else { preconditionFailure("Monte Carlo needs the dropout layer second to last") }
+        if cachedMasks != masks { prepare(masks, split: split) }
+        let passes = masks.passes
+        let layer = table[split]
+        let chunks = layer.chunks
+        let pairStride = chunks * 16
+        let lastStride = chunks * 8
+        let multipliers = UnsafePointer(layer.dropoutMultiplier)
+        let rounding = SIMD2<UInt64>(repeating: layer.dropoutRounding)
+        let shift = SIMD2<UInt64>(repeating: layer.dropoutShift)
+        let ceiling = SIMD8<Int16>(repeating: Int16(layer.ceiling))
+        let b = broadcasts.pointer
+        let offsets = pairOffsets.pointer
+        let requantized = activationPointer[split + 1]
+        let full = UnsafePointer(accumulators.pointer)
+        let scale = lastDropoutScale
+        for row in 0..<rows {
+            load(input + row * inputCount)
+            for l in 0..<split {
+                forward(layerPointer[l], input: activationPointer[l], dropout: false, output: activationPointer[l + 1], raw: nil)
+            }
+            let x = UnsafePointer(activationPointer[split])
+            forward(layer, input: x, dropout: true, output: activationPointer[split + 1], raw: accumulators.pointer)
+            for c in 0..<chunks {
+                let q = reluRequantize(load4(full + 8 * c), load4(multipliers + 8 * c), rounding: rounding, shift: shift)
+                let r = reluRequantize(load4(full + 8 * c + 4), load4(multipliers + 8 * c + 4), rounding: rounding, shift: shift)
+                UnsafeMutableRawPointer(requantized + 8 * c).storeBytes(of: saturatedMin(q, r, ceiling), as: SIMD8<Int16>.self)
+            }
+            for pass in 0..<passes {
+                let pairs = Int(passPairCounts.pointer[pass])
+                let units = UnsafePointer(passPairUnits.pointer) + pass &* maximumPairs &* 2
+                let pairWeights = UnsafePointer(passPairWeights.pointer) + pass &* maximumPairs &* pairStride
+                let lastWeights = UnsafePointer(passLastWeights.pointer) + pass &* lastStride
+                // The dropped pairs with a nonzero input (ReLU zeros subtract nothing).
+                var count = 0
+                for k in 0..<pairs {
+                    let first = UInt32(UInt16(bitPattern: x[Int(units[2 &* k])]))
+                    let second = UInt32(UInt16(bitPattern: x[Int(units[2 &* k &+ 1])]))
+                    let value = first | second << 16
+                    b[count] = SIMD4(repeating: Int32(bitPattern: value))
+                    offsets[count] = k &* pairStride
+                    count &+= value != 0 ? 1 : 0
+                }
+                var dot = SIMD4<Int32>()
+                if count == 0 {
+                    // Nothing this pass drops is nonzero: the row's full requantization stands.
+                    for c in 0..<chunks { dot &+= multiplyAddPairs(load8(lastWeights + 8 &* c), load8(requantized + 8 &* c)) }
+                    let value = Float(dot.wrappedSum() &+ lastDropoutBias) * scale
+                    output[row &* passes &+ pass] = lastRelu ? max(0, value) : value
+                    continue
+                }
+                for c in 0..<chunks {
+                    var low = load4(full + 8 &* c)
+                    var high = load4(full + (8 &* c &+ 4))
+                    let w = pairWeights + 16 &* c
+                    for k in 0..<count {
+                        let pair = b[k]
+                        let column = w + offsets[k]
+                        low &+= multiplyAddPairs(load8(column), pair)
+                        high &+= multiplyAddPairs(load8(column + 8), pair)
+                    }
+                    let q = reluRequantize(low, load4(multipliers + 8 * c), rounding: rounding, shift: shift)
+                    let r = reluRequantize(high, load4(multipliers + 8 * c + 4), rounding: rounding, shift: shift)
+                    dot &+= multiplyAddPairs(load8(lastWeights + 8 * c), saturatedMin(q, r, ceiling))
+                }
+                let value = Float(dot.wrappedSum() &+ lastDropoutBias) * scale
+                output[row * passes + pass] = lastRelu ? max(0, value) : value
+            }
+        }
+    }
+
+    /// Lays out, for every pass, its dropped units of the split layer's input in pairs with their
+    /// negated weight columns, and the last layer's weights times that pass's keep flags.
+    private func prepare(_ masks: DropoutMasks, split: Int) {
+        let layer = table[split]
+        let count = layer.inputCount
+        let passes = masks.passes
+        let pairStride = layer.chunks * 16
+        let lastStride = layer.chunks * 8
+        guard let keep = masks.keep[split], let lastKeep = masks.keep[split + 1],
+            keep.count == passes * count, lastKeep.count == passes * layer.outputCount
+        else { preconditionFailure("masks for this network") }
+        maximumPairs = (count + 1) / 2
+        passPairWeights = AlignedBuffer(count: passes * maximumPairs * pairStride, zero: 0)
+        passPairUnits = AlignedBuffer(count: passes * maximumPairs * 2, zero: 0)
+        passPairCounts = AlignedBuffer(count: passes, zero: 0)
+        passLastWeights = AlignedBuffer(count: passes * lastStride, zero: 0)
+        for pass in 0..<passes {
+            var dropped: [Int] = []
+            for unit in 0..<count where keep[pass * count + unit] == 0 { dropped.append(unit) }
+            let pairs = (dropped.count + 1) / 2
+            passPairCounts.pointer[pass] = Int32(pairs)
+            for k in 0..<pairs {
+                let units = passPairUnits.pointer + (pass * maximumPairs + k) * 2
+                let weights = passPairWeights.pointer + (pass * maximumPairs + k) * pairStride
+                for half in 0..<2 where 2 * k + half < dropped.count {
+                    let position = positions[split][dropped[2 * k + half]]
+                    units[half] = Int32(position)
+                    for o in 0..<layer.outputCount {
+                        // The input's weight column, from the interleaved layout (pair
+                        // position/2, lane position%2).
+                        let w = layer.weights[(position / 2) * pairStride + (o / 4) * 8 + (o % 4) * 2 + position % 2]
+                        weights[(o / 4) * 8 + (o % 4) * 2 + half] = 0 &- w
+                    }
+                }
+            }
+            for o in 0..<layer.outputCount where lastKeep[pass * layer.outputCount + orders[split][o]] != 0 {
+                passLastWeights.pointer[pass * lastStride + o] = lastWeights.pointer[o]
+            }
+        }
+        cachedMasks = masks
+    }
+}
+
+/// The rounding constant of `reluRequantize` for a right shift s: 2^30 for the doubling high
+/// multiply's nudge, plus 2^(30+s) for the rounding divide's half.
+func reluRounding(rightShift s: UInt64) -> UInt64 { (1 << 30) + (s > 0 ? 1 << (30 + s) : 0) }
+
+/// TFLite's requantization of a ReLU layer, x ↦ max(0, RoundingDivideByPOT(
+/// SaturatingRoundingDoublingHighMul(x, M0), s)), as one rounding: for x ≤ 0 both roundings give
+/// a value ≤ 0 (the ReLU clamp's zero), and for x > 0 both round half up, and since
+/// ⌊(⌊y⌋ + c)/2^s⌋ = ⌊(y + c)/2^s⌋ for integers c, the two collapse into
+/// ⌊(x·M0 + 2^30 + 2^(30+s)) / 2^(31+s)⌋: one unsigned 32×32→64-bit product per lane (pmuludq),
+/// an add and a shift. `shift` is 31 + s; `rounding` is `reluRounding(rightShift: s)`.
+@inline(__always)
+func reluRequantize(_ x: SIMD4<Int32>, _ multiplier: SIMD4<Int32>, rounding: SIMD2<UInt64>, shift: SIMD2<UInt64>) -> SIMD4<Int32> {
+    let positive = x & ~(x &>> 31)
+    let low = SIMD2<UInt64>(repeating: 0xFFFF_FFFF)
+    let a = unsafeBitCast(positive, to: SIMD2<UInt64>.self)
+    let m = unsafeBitCast(multiplier, to: SIMD2<UInt64>.self)
+    let even = ((a & low) &* (m & low) &+ rounding) &>> shift
+    let odd = ((a &>> 32) &* (m &>> 32) &+ rounding) &>> shift
+    return unsafeBitCast(even | (odd &<< 32), to: SIMD4<Int32>.self)
+}
+
+/// min(q‖r, ceiling) in 16-bit lanes for nonnegative q, r: packssdw (saturating at 32767, so a
+/// huge value cannot wrap) and pminsw.
+@inline(__always)
+func saturatedMin(_ q: SIMD4<Int32>, _ r: SIMD4<Int32>, _ ceiling: SIMD8<Int16>) -> SIMD8<Int16> {
+    let both = SIMD8(lowHalf: q, highHalf: r)
+    let packed = SIMD8<Int16>(truncatingIfNeeded: pointwiseMax(pointwiseMin(both, SIMD8(repeating: 32767)), SIMD8(repeating: -32768)))
+    return pointwiseMin(packed, ceiling)
+}
+
+/// pmaddwd: (a0·b0 + a1·b1, a2·b2 + a3·b3, ...) on 16-bit lanes, `b` given as 32-bit lanes.
+@inline(__always)
+func multiplyAddPairs(_ a: SIMD8<Int16>, _ b: SIMD4<Int32>) -> SIMD4<Int32> {
+    multiplyAddPairs(a, unsafeBitCast(b, to: SIMD8<Int16>.self))
+}
+
+@inline(__always)
+func multiplyAddPairs(_ a: SIMD8<Int16>, _ b: SIMD8<Int16>) -> SIMD4<Int32> {
+    pairSums(SIMD8<Int32>(truncatingIfNeeded: a) &* SIMD8<Int32>(truncatingIfNeeded: b))
+}
+
+@inline(__always)
+func load4(_ pointer: UnsafePointer<Int32>) -> SIMD4<Int32> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Int32>.self)
 }

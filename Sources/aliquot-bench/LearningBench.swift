@@ -8,7 +8,13 @@ import Learning
 /// Runs the Learning benchmarks and prints one table. Uses the shipped absorbance bundle
 /// (Firmware/models/cdse-absorbance.aqm, relative to the working folder) when it is there, else
 /// trains a small stand-in model first.
+///
+/// `ALIQUOT_BENCH_PARTS` (comma-separated: train, single, mc, map, suggest; map1 is
+/// the int8 peak + FWHM map alone; sparsity prints how often each layer's units are zero)
+/// runs only those parts.
 func runLearningBenchmarks() {
+    let parts: Set<String> = getenv("ALIQUOT_BENCH_PARTS").map { Set(String(cString: $0).split(separator: ",").map(String.init)) }
+        ?? ["train", "single", "mc", "map", "suggest"]
     let dataPath = "../shared/data/cdse/uv_train_val.csv"
     let dataset: SynthesisDataset
     do {
@@ -21,11 +27,13 @@ func runLearningBenchmarks() {
     var rows: [LearningBenchRow] = []
 
     // Training: one network of the published recipe on all 4 946 rows, one thread.
-    let trainStart = learningBenchNow()
-    let trained = NetworkTrainer(settings: .published).train(features: features, targets: dataset.peakTargets(.logarithmic), seed: 1)
-    let trainSeconds = Double(learningBenchNow() - trainStart) / 1e9
-    rows.append(LearningBenchRow(
-        name: "train 1 network (\(trained.parameterCount) weights), 300 epochs x 4946 rows, 1 thread", value: trainSeconds, unit: "s"))
+    if parts.contains("train") {
+        let trainStart = learningBenchNow()
+        let trained = NetworkTrainer(settings: .published).train(features: features, targets: dataset.peakTargets(.logarithmic), seed: 1)
+        let trainSeconds = Double(learningBenchNow() - trainStart) / 1e9
+        rows.append(LearningBenchRow(
+            name: "train 1 network (\(trained.parameterCount) weights), 300 epochs x 4946 rows, 1 thread", value: trainSeconds, unit: "s"))
+    }
 
     let bundlePath = "Firmware/models/cdse-absorbance.aqm"
     var model: SynthesisModel
@@ -43,26 +51,50 @@ func runLearningBenchmarks() {
         return
     }
 
+    if parts.contains("sparsity") {
+        // How often each hidden unit is zero (ReLU off) on the training rows: what skipping zero
+        // inputs can save in the single-row kernels.
+        let network = model.peak[0]
+        var zeros = [Int](repeating: 0, count: network.layers.count)
+        var zeroPairs = 0
+        for row in 0..<features.rowCount {
+            var activation = features.row(row)
+            for (index, layer) in network.layers.enumerated() {
+                var next = layer.bias
+                for o in 0..<layer.outputCount {
+                    for i in 0..<layer.inputCount { next[o] += layer.weight(input: i, output: o) * activation[i] }
+                    if layer.activation == .relu { next[o] = max(0, next[o]) }
+                }
+                zeros[index] += next.filter { $0 == 0 }.count
+                if index == 1 { zeroPairs += stride(from: 0, to: next.count, by: 2).filter { next[$0] == 0 && next[$0 + 1] == 0 }.count }
+                activation = next
+            }
+        }
+        print("zero fraction per layer output: \(network.layers.indices.map { Double(zeros[$0]) / Double(features.rowCount * network.layers[$0].outputCount) }), zero pairs of layer 1: \(Double(zeroPairs) / Double(features.rowCount * 25))")
+    }
+
     // Single passes of one network (the peak model's first member), one row at a time.
     let floatEngine = FloatInference(model.peak[0])
     let int8Engine = QuantizedInference(model.quantizedPeak[0])
-    features.values.withUnsafeBufferPointer { values in
-        let base = values.baseAddress!
-        var sink: Float = 0
-        let floatTimes = learningBenchTimes(iterations: 200_000) { k in sink += floatEngine.predictOne(base + (k % 4096) * 5) }
-        let int8Times = learningBenchTimes(iterations: 200_000) { k in sink += int8Engine.predictOne(base + (k % 4096) * 5) }
-        rows.append(LearningBenchRow(name: "single pass, float, p50", value: floatTimes.p50, unit: "ns"))
-        rows.append(LearningBenchRow(name: "single pass, float, p99", value: floatTimes.p99, unit: "ns"))
-        rows.append(LearningBenchRow(name: "single pass, int8, p50", value: int8Times.p50, unit: "ns"))
-        rows.append(LearningBenchRow(name: "single pass, int8, p99", value: int8Times.p99, unit: "ns"))
-        rows.append(LearningBenchRow(name: "  float p50 / int8 p50", value: floatTimes.p50 / int8Times.p50, unit: "x"))
-        if sink.isNaN { print("") }
+    if parts.contains("single") {
+        features.values.withUnsafeBufferPointer { values in
+            let base = values.baseAddress!
+            var sink: Float = 0
+            let floatTimes = learningBenchTimes(iterations: 200_000) { k in sink += floatEngine.predictOne(base + (k % 4096) * 5) }
+            let int8Times = learningBenchTimes(iterations: 200_000) { k in sink += int8Engine.predictOne(base + (k % 4096) * 5) }
+            rows.append(LearningBenchRow(name: "single pass, float, p50", value: floatTimes.p50, unit: "ns"))
+            rows.append(LearningBenchRow(name: "single pass, float, p99", value: floatTimes.p99, unit: "ns"))
+            rows.append(LearningBenchRow(name: "single pass, int8, p50", value: int8Times.p50, unit: "ns"))
+            rows.append(LearningBenchRow(name: "single pass, int8, p99", value: int8Times.p99, unit: "ns"))
+            rows.append(LearningBenchRow(name: "  float p50 / int8 p50", value: floatTimes.p50 / int8Times.p50, unit: "x"))
+            if sink.isNaN { print("") }
+        }
     }
 
     // Monte Carlo dropout: 100 passes of the whole model (peak, direct and cascade width), one
     // input, against 100 single deterministic passes of the same networks.
     let conditions = SynthesisConditions(oleicAcidRatio: 40, temperatureC: 240, cadmiumMM: 10, seleniumMM: 10, timeS: 120)
-    for path in InferencePath.allCases {
+    for path in InferencePath.allCases where parts.contains("mc") {
         let predictor = SynthesisPredictor(model: model, path: path, maximumRows: 256)
         _ = predictor.monteCarlo(conditions, passes: 100, seed: 1)
         let times = learningBenchTimes(iterations: 2_000) { _ in _ = predictor.monteCarlo(conditions, passes: 100, seed: 1) }
@@ -72,32 +104,40 @@ func runLearningBenchmarks() {
 
     // The map: 1 000 000 uniform candidates x 30 passes, peak and cascade width, two threads.
     let candidates = CandidateMap.uniformCandidates(count: 1_000_000, seed: 3)
-    for (path, width) in [(InferencePath.int8, true), (.int8, false), (.float, true)] {
+    for (path, width) in [(InferencePath.int8, true), (.int8, false), (.float, true)]
+        where parts.contains("map") || (parts.contains("map1") && path == .int8 && width) {
         let start = learningBenchNow()
+        let cpuStart = learningBenchCPUTime()
         let map = CandidateMap.compute(model: model, candidates: candidates, passes: 30, seed: 4, path: path, includeWidth: width, threads: 2)
         let seconds = Double(learningBenchNow() - start) / 1e9
+        let cpuSeconds = Double(learningBenchCPUTime() - cpuStart) / 1e9
         rows.append(LearningBenchRow(
             name: "map 1M candidates x 30 passes, \(path.rawValue), \(width ? "peak + FWHM" : "peak only"), 2 threads",
             value: seconds, unit: "s"))
+        // On a shared machine the wall time depends on the other load; the CPU time of both
+        // threads does not (on two idle cores the wall time is about half of it).
+        rows.append(LearningBenchRow(name: "  the same, CPU time of both threads", value: cpuSeconds, unit: "s"))
         if map.peakMean.isEmpty { print("") }
     }
 
     // The whole suggestion step of `aliquot suggest` (defaults): 1 000 000 candidates drawn within
     // the bounds, mapped by 30 int8 passes on 2 threads, scored by UCB and a batch of 8 picked.
-    do {
-        let bounds = try SearchBounds(normalization: model.normalization, constraints: [SuggestionConstraint.parse("temp<=280")])
-        let optimizer = BayesianOptimizer(
-            bounds: bounds, objective: SuggestionObjective(targetPeakNM: 520), acquisition: .upperConfidenceBound(kappa: 2))
-        let start = learningBenchNow()
-        let picks = optimizer.suggest(count: 8, candidateCount: 1_000_000, seed: 5) { rows in
-            CandidateMap.compute(model: model, candidates: rows, passes: 30, seed: 6, path: .int8, threads: 2)
+    if parts.contains("suggest") {
+        do {
+            let bounds = try SearchBounds(normalization: model.normalization, constraints: [SuggestionConstraint.parse("temp<=280")])
+            let optimizer = BayesianOptimizer(
+                bounds: bounds, objective: SuggestionObjective(targetPeakNM: 520), acquisition: .upperConfidenceBound(kappa: 2))
+            let start = learningBenchNow()
+            let picks = optimizer.suggest(count: 8, candidateCount: 1_000_000, seed: 5) { rows in
+                CandidateMap.compute(model: model, candidates: rows, passes: 30, seed: 6, path: .int8, threads: 2)
+            }
+            rows.append(LearningBenchRow(
+                name: "suggest 8 of 1M candidates x 30 passes (UCB), int8, 2 threads", value: Double(learningBenchNow() - start) / 1e9,
+                unit: "s"))
+            if picks.isEmpty { print("") }
+        } catch {
+            print("learning bench: \(error)")
         }
-        rows.append(LearningBenchRow(
-            name: "suggest 8 of 1M candidates x 30 passes (UCB), int8, 2 threads", value: Double(learningBenchNow() - start) / 1e9,
-            unit: "s"))
-        if picks.isEmpty { print("") }
-    } catch {
-        print("learning bench: \(error)")
     }
 
     print("")
@@ -116,6 +156,13 @@ private struct LearningBenchRow {
 private func learningBenchNow() -> Int64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
+    return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+}
+
+/// This process's CPU time (all threads), in nanoseconds.
+private func learningBenchCPUTime() -> Int64 {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
     return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
 }
 

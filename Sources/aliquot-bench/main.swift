@@ -132,6 +132,12 @@ func require<T>(_ value: T?) throws -> T {
     return value
 }
 
+// `ALIQUOT_BENCH=learning` runs only the Learning rows (iterating on them without the rest).
+if let only = getenv("ALIQUOT_BENCH"), String(cString: only) == "learning" {
+    runLearningBenchmarks()
+    exit(0)
+}
+
 do {
     try main()
     runSpectraBenchmarks()

@@ -27,6 +27,34 @@ struct FixedPointTests {
         #expect(multipliers[2] == 0)
     }
 
+    /// The one-rounding ReLU requantization of the dedicated kernel against max(0, the
+    /// two-rounding TFLite result), on the ties of both roundings and on random values.
+    @Test(arguments: [0, 1, 2, 7, 12, 20, 31])
+    func theReluRequantizationRoundsOnceAsTheTwoRoundingsDo(rightShift: Int) {
+        var random = LearningRandom(seed: 90 + UInt64(rightShift))
+        var cases: [(Int32, Int32)] = [(0, 1 << 30), (-1, Int32.max), (Int32.max, Int32.max), (Int32.min, Int32.max), (1, 1 << 30)]
+        // x·M0 on each tie of the first rounding (2^30 mod 2^31) and of the second.
+        cases.append((1 << 15, 1 << 15))
+        cases.append((Int32(truncatingIfNeeded: (Int64(3) << 30) >> 16), 1 << 16))
+        for _ in 0..<4000 {
+            let x = Int32(truncatingIfNeeded: random.next() >> UInt64(random.next() % 33))
+            let m = Int32(truncatingIfNeeded: random.next() >> 33)
+            cases.append((x, m))
+            cases.append((-x, m))
+        }
+        let rounding = SIMD2<UInt64>(repeating: reluRounding(rightShift: UInt64(rightShift)))
+        let shift = SIMD2<UInt64>(repeating: 31 + UInt64(rightShift))
+        for start in stride(from: 0, to: cases.count - 3, by: 4) {
+            let x = SIMD4(cases[start].0, cases[start + 1].0, cases[start + 2].0, cases[start + 3].0)
+            let m = SIMD4(cases[start].1, cases[start + 1].1, cases[start + 2].1, cases[start + 3].1)
+            let once = reluRequantize(x, m, rounding: rounding, shift: shift)
+            for lane in 0..<4 {
+                let twice = FixedPoint.multiplyByQuantizedMultiplier(x[lane], m[lane], -Int32(rightShift))
+                #expect(once[lane] == max(0, twice), "x \(x[lane]) M0 \(m[lane]) s \(rightShift)")
+            }
+        }
+    }
+
     @Test func saturatingRoundingDoublingHighMulFollowsGemmlowp() {
         typealias F = FixedPoint
         #expect(F.saturatingRoundingDoublingHighMul(.min, .min) == .max)

@@ -87,10 +87,17 @@ struct QuantizationTests {
             let features = FeatureMatrix(
                 rowCount: rows, columnCount: 5, values: (0..<rows * 5).map { _ in random.nextUnitFloat() * 1.4 - 0.2 })
             let engine = QuantizedInference(network, maximumRows: 64)
+            // Right shifts run the published architecture's dedicated kernel (QuantizedChain),
+            // left shifts the general one: both are checked here.
+            #expect((engine.chain != nil) == !leftShift)
+            #expect((engine.chain?.monteCarloSplit != nil) == !leftShift)
             let outputs = engine.predict(features)
             let none: [[Bool]?] = network.layers.map { _ in nil }
             for row in 0..<rows {
-                #expect(outputs[row].bitPattern == Self.reference(network, features.row(row), masks: none).bitPattern)
+                let expected = Self.reference(network, features.row(row), masks: none)
+                #expect(outputs[row].bitPattern == expected.bitPattern)
+                let single = features.row(row).withUnsafeBufferPointer { engine.predictOne($0.baseAddress!) }
+                #expect(single.bitPattern == expected.bitPattern)
             }
             let passes = 16
             let masks = DropoutMasks(inputCounts: network.layers.map(\.inputCount), rates: network.layers.map(\.inputDropout), passes: passes, seed: seed)
