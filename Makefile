@@ -11,7 +11,7 @@ TEST_DEB_PACKAGES := postgresql chromium
 MAX_BOARD_BINARY_BYTES := 20000000
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s -Xswiftc -Osize
 
-.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check gpiod2-check
+.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check gpiod2-check vmtest
 
 all: build
 
@@ -104,3 +104,14 @@ deb-check: deb
 gpiod2-check: deps
 	@python3 -m pip --version >/dev/null 2>&1 || $(MAKE) --no-print-directory install-packages PACKAGES="python3-pip"
 	bash .ci/libgpiod2-check.sh
+
+## vmtest: the unmodified board binary against real Linux drivers in a qemu VM (vm/README.md):
+## Debian's 6.1 kernel with i2c-stub, dummy_hcd USB gadgets (FunctionFS spectrometers, an emulated
+## CP2112 bridge for GPIO and I2C, CDC-ACM pump ports) served by aliquot-kernel-twin; a normal run
+## and a spectrometer unplug run, each judged by vm/check.sh.
+VM_PACKAGES := qemu-system-x86 busybox-static cpio udev
+vmtest: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(VM_PACKAGES)"
+	$(SWIFT) build $(RELEASE_FLAGS) --product aliquot
+	$(SWIFT) build $(RELEASE_FLAGS) --product aliquot-kernel-twin
+	bash vm/vmtest.sh "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)"

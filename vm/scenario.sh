@@ -69,6 +69,12 @@ for side in A B; do
   done
 done
 
+# udev, as on the board: libusb follows hotplug through it (an unplugged and replugged
+# spectrometer comes back with a new device number) and its 60-serial.rules make the
+# /dev/serial/by-id links the board file names.
+/lib/systemd/systemd-udevd --daemon || die "systemd-udevd"
+udevadm trigger --action=add && udevadm settle --timeout=30 || die "udevadm trigger"
+
 log "starting aliquot-kernel-twin"
 "$KERNEL_TWIN" --twin "$here/twin.toml" --board "$here/board.toml" --i2c-stub main \
   --spectrometer abs=$ffs/abs --spectrometer pl=$ffs/pl --cp2112 $ffs/cp2112 "${serial_args[@]}" \
@@ -89,14 +95,7 @@ wait_for() { for _ in $(seq 200); do eval "$1" && return 0; sleep 0.1; done; die
 spectrometers() { grep -l '^2457$' /sys/bus/usb/devices/*/idVendor 2>/dev/null | wc -l; }
 wait_for '[ "$(spectrometers)" -eq 2 ]' "two 2457:101E devices"
 wait_for '[ -e /dev/ttyACM3 ]' "/dev/ttyACM0..3"
-# What udev's 60-serial.rules would link (there is no udev in the VM).
-mkdir -p /dev/serial/by-id
-for tty in /sys/class/tty/ttyACM*; do
-  interface=$(readlink -f "$tty/device")
-  usb=$(dirname "$interface")
-  name="usb-$(cat "$usb/manufacturer")_$(tr ' ' _ < "$usb/product")_$(cat "$usb/serial")-if$(cat "$interface/bInterfaceNumber")"
-  ln -sf "../../$(basename "$tty")" "/dev/serial/by-id/$name"
-done
+wait_for '[ -L /dev/serial/by-id/usb-Aliquot_Pump_ports_B_VMPUMPB-if02 ]' "udev's /dev/serial/by-id links"
 wait_for 'grep -qs "^CP2112" /sys/bus/i2c/devices/i2c-1/name' "the CP2112's I2C adapter as i2c-1"
 wait_for 'grep -qs cp2112 /sys/kernel/debug/gpio' "the CP2112's gpiochip"
 
@@ -126,7 +125,7 @@ sed 's/^board = .*/board = "vm"/' "$here/../Tests/Fixtures/sim.tuned.toml" > "$s
 unplugger=""
 if [ "${UNPLUG:-0}" = 1 ]; then
   (
-    tail -n +1 -F "$run/kernel-twin.log" 2>/dev/null | grep -q -m1 "sample valve pulse 2 "
+    until grep -q "sample valve pulse 2 " "$run/kernel-twin.log"; do sleep 0.5; done
     sleep 1
     log "unplugging the absorbance spectrometer (unbinding its gadget)"
     echo "" > $gadgets/spectrometer-abs/UDC
@@ -142,15 +141,19 @@ cd /tmp
 ALIQUOT_STATE_DIR="$state" "$ALIQUOT" run --board "$here/board.toml" "$CAMPAIGN" --out /tmp/results \
   --model "$here/../Firmware/models/cdse-absorbance.aqm" > "$run/aliquot.log" 2>&1 &
 aliquot_pid=$!
-# What the controller holds open is the proof that it runs on kernel devices.
-sleep 20
-log "devices held open by aliquot (pid $aliquot_pid):"
-ls -l /proc/$aliquot_pid/fd 2>/dev/null | sed -n 's/.* -> \(\/dev\/.*\)/  \1/p' | sort -u | tee "$run/open-devices.txt"
+# What the controller holds open is the proof that it runs on kernel devices: sampled every
+# second (libusb opens a spectrometer when it first measures).
+while kill -0 $aliquot_pid 2>/dev/null; do
+  ls -l /proc/$aliquot_pid/fd 2>/dev/null | sed -n 's/.* -> \(\/dev\/.*\)/\1/p'
+  sleep 1
+done | sort -u > "$run/open-devices.txt"
 wait $aliquot_pid
 status=$?
-[ -n "$unplugger" ] && wait "$unplugger"
+# An unplug that never came (the campaign ended before the second aliquot) is not waited for.
+[ -n "$unplugger" ] && { kill "$unplugger" 2>/dev/null; wait "$unplugger" 2>/dev/null; }
 cat "$run/aliquot.log"
 log "aliquot run exited with $status"
+log "device nodes aliquot held open: $(tr '\n' ' ' < "$run/open-devices.txt")"
 cp -r /tmp/results "$run/results" 2>/dev/null
 cp "$state"/*.sqlite "$run/" 2>/dev/null
 kill $twin_pid 2>/dev/null

@@ -156,6 +156,12 @@ public final class CP2112Emulator {
         return true
     }
 
+    /// Whether `report` starts an SMBus transfer (reaching the parts behind the bridge).
+    public static func startsTransfer(_ report: [UInt8]) -> Bool {
+        guard let id = report.first else { return false }
+        return id == Report.dataReadRequest || id == Report.dataWriteReadRequest || id == Report.dataWriteRequest
+    }
+
     /// An interrupt OUT (output) report; returns the input reports to send on interrupt IN.
     public func output(_ report: [UInt8]) -> [[UInt8]] {
         guard let id = report.first else { return [] }

@@ -19,6 +19,9 @@ public final class CP2112Gadget: @unchecked Sendable {
     private let inputReports: Int32
     private let outputReports: Int32
     public private(set) var problems: [String] = []
+    /// The emulator's state. Taken before the plant's lock, and alone for the reports that only
+    /// read back a finished transfer, so those never wait behind the plant.
+    private let bridge = ConditionLock()
     public private(set) var controlRequests = 0
     public private(set) var outputReportsReceived = 0
 
@@ -31,30 +34,36 @@ public final class CP2112Gadget: @unchecked Sendable {
         emulator.onLevels = { [unowned plant] levels in plant.driveLocked(pinLevels: levels) }
     }
 
+    /// Control requests answered, SMBus transfers run, and problems, read together.
+    public var snapshot: (controlRequests: Int, transfers: Int, problems: [String]) {
+        bridge.withLock { (controlRequests, emulator.transfers, problems) }
+    }
+
     public func start() throws(KernelTwinError) {
-        let control = startThread { [self] in controlLoop() }
-        if control.thread == nil { throw KernelTwinError(part: "cp2112 ep0", action: "pthread_create", errno: control.errno) }
-        let output = startThread { [self] in outputLoop() }
-        if output.thread == nil {
-            throw KernelTwinError(part: "cp2112 interrupt OUT", action: "pthread_create", errno: output.errno)
-        }
+        try startServing("cp2112 ep0", realTimePriority: 40) { [self] in controlLoop() }
+        try startServing("cp2112 interrupt OUT", realTimePriority: 40) { [self] in outputLoop() }
     }
 
     private func controlLoop() {
         while true {
             let event: FunctionFSEvent
             do { event = try function.nextEvent() } catch {
-                note("\(error)")
-                return
+                if !isTransientControlError(error) {
+                    note("\(error)")
+                    usleep(20_000)
+                }
+                continue
             }
             guard event.kind == .setup else { continue }
-            do { try answer(event.setup) } catch { note("\(error)") }
+            do { try answer(event.setup) } catch {
+                if !isTransientControlError(error) { note("\(error)") }
+            }
         }
     }
 
     /// HID 1.11 §7: GET_DESCRIPTOR (report, HID), GET_REPORT, SET_REPORT, SET_IDLE.
     private func answer(_ setup: USBSetupPacket) throws(KernelTwinError) {
-        plant.withPlant { _ in controlRequests += 1 }
+        bridge.withLock { controlRequests += 1 }
         let length = Int(setup.length)
         let reportType = UInt8(setup.value >> 8)
         let reportID = UInt8(setup.value & 0xFF)
@@ -64,19 +73,21 @@ public final class CP2112Gadget: @unchecked Sendable {
         case (0x81, 0x06) where reportType == 0x21:
             try function.replyIn(Array(CP2112Emulator.hidDescriptor.prefix(length)))
         case (0xA1, 0x01) where reportType == 0x03:
-            if let data = plant.withPlant({ _ in emulator.getFeature(reportID, length: length) }) {
+            if let data = bridge.withLock({ emulator.getFeature(reportID, length: length) }) {
                 try function.replyIn(data)
             } else {
                 function.stall(setup)
             }
         case (0x21, 0x09):
             let data = try function.receiveOut(length: length)
-            let replies: [[UInt8]] = plant.withPlant { _ in
-                if reportType == 0x03 {
-                    if !emulator.setFeature(data) { problems.append("feature report \(data.first ?? 0) refused") }
-                    return []
+            let replies: [[UInt8]] = bridge.withLock {
+                plant.withPlant { _ in
+                    if reportType == 0x03 {
+                        if !emulator.setFeature(data) { problems.append("feature report \(data.first ?? 0) refused") }
+                        return []
+                    }
+                    return emulator.output(data)
                 }
-                return emulator.output(data)
             }
             try send(replies)
         case (0x21, 0x0A), (0x21, 0x0B):
@@ -96,8 +107,12 @@ public final class CP2112Gadget: @unchecked Sendable {
                 continue
             }
             let report = Array(buffer.prefix(count))
-            let replies = plant.withPlant { _ in
+            let replies = bridge.withLock {
                 outputReportsReceived += 1
+                // Only a transfer request reaches the twin's parts; the plant is brought to now for it.
+                if CP2112Emulator.startsTransfer(report) {
+                    return plant.withPlant { _ in emulator.output(report) }
+                }
                 return emulator.output(report)
             }
             do { try send(replies) } catch { note("\(error)") }
@@ -111,6 +126,6 @@ public final class CP2112Gadget: @unchecked Sendable {
     }
 
     private func note(_ problem: String) {
-        plant.withPlant { _ in problems.append(problem) }
+        bridge.withLock { problems.append(problem) }
     }
 }

@@ -1,4 +1,6 @@
 import Glibc
+import Journal
+import LinuxIO
 
 /// A USB gadget function served from user space through FunctionFS (`usb_f_fs`,
 /// Documentation/usb/functionfs.rst): the function's descriptors are written to `ep0`, control
@@ -192,6 +194,31 @@ public struct FunctionFSDescriptors: Equatable, Sendable {
     private func littleEndian(_ value: UInt32) -> [UInt8] {
         [UInt8(value & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 24)]
     }
+}
+
+/// Starts `body` on its own thread (a gadget's endpoint loop); `part` names it in the error.
+/// With `realTimePriority` the thread runs SCHED_FIFO when allowed: a device whose host driver
+/// waits only tens of milliseconds for an answer (hid-cp2112: 50 ms) must not queue behind the
+/// plant's other work in a busy VM.
+func startServing(_ part: String, realTimePriority: Int32? = nil, _ body: @escaping @Sendable () -> Void)
+    throws(KernelTwinError)
+{
+    if let realTimePriority {
+        do {
+            _ = try RealTimeThread.start(priority: realTimePriority, lockMemory: false) { _ in body() }
+        } catch {
+            throw KernelTwinError(part: part, action: "start thread", detail: error.description)
+        }
+        return
+    }
+    let started = startThread(body)
+    if started.thread == nil { throw KernelTwinError(part: part, action: "pthread_create", errno: started.errno) }
+}
+
+/// Whether a failed ep0 call only lost the request at hand: the host cancelled it (EIDRM, a new
+/// setup or a timeout on its side) or a signal came. The control loop goes on with the next event.
+func isTransientControlError(_ error: KernelTwinError) -> Bool {
+    error.errno == EIDRM || error.errno == EINTR || error.errno == EAGAIN
 }
 
 /// What went wrong serving a device through the kernel: the file, the call and errno.

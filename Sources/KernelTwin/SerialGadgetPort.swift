@@ -30,16 +30,17 @@ public final class SerialGadgetPort: @unchecked Sendable {
     }
 
     public func start() throws(KernelTwinError) {
-        let started = startThread { [self] in serve() }
-        if started.thread == nil { throw KernelTwinError(part: path, action: "pthread_create", errno: started.errno) }
+        try startServing(path) { [self] in serve() }
     }
 
-    /// Polls the port every 2 ms: bytes in go to every pump on the port, replies due go out.
+    /// Waits for bytes from the host or the next reply's time (at most 50 ms): bytes in go to
+    /// every pump on the port, replies due go out.
     private func serve() {
         var buffer = [UInt8](repeating: 0, count: 256)
+        var timeoutMilliseconds: Int32 = 50
         while true {
             var request = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&request, 1, 2)
+            _ = poll(&request, 1, timeoutMilliseconds)
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 256) }
             let readError = count < 0 ? errno : 0
             let replies: [UInt8] = plant.withPlant { twin in
@@ -50,7 +51,10 @@ public final class SerialGadgetPort: @unchecked Sendable {
                     }
                 }
                 let now = twin.virtualClock.now()
-                return devices.flatMap { $0.takeReply(availableAt: now) }
+                let due = devices.flatMap { $0.takeReply(availableAt: now) }
+                let next = devices.compactMap(\.nextReplyTime).min()
+                timeoutMilliseconds = next.map { Int32(clamping: max(1, min(50, ($0.nanoseconds - now.nanoseconds) / 1_000_000 + 1))) } ?? 50
+                return due
             }
             if count < 0 && readError != EAGAIN && readError != EINTR { usleep(20_000) }  // the host side is closed
             var offset = 0

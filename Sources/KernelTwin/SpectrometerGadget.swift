@@ -30,6 +30,8 @@ public final class SpectrometerGadget: @unchecked Sendable {
     private let replies: Int32
     private let spectra: Int32
     private let state = ConditionLock()
+    /// Signalled when a command arrived, so the IN loops look at their queues at once.
+    private let arrivals = ConditionLock()
     private var enabled = false
     /// Transfers served, for the log.
     public private(set) var commandsReceived = 0
@@ -50,17 +52,10 @@ public final class SpectrometerGadget: @unchecked Sendable {
 
     /// Starts the control, command and two IN threads.
     public func start() throws(KernelTwinError) {
-        try spawn("ep0") { [self] in controlLoop() }
-        try spawn("ep 0x01") { [self] in commandLoop() }
-        try spawn("ep 0x81") { [self] in inLoop(address: 0x81, fd: replies) }
-        try spawn("ep 0x82") { [self] in inLoop(address: 0x82, fd: spectra) }
-    }
-
-    private func spawn(_ what: String, _ body: @escaping @Sendable () -> Void) throws(KernelTwinError) {
-        let started = startThread(body)
-        if started.thread == nil {
-            throw KernelTwinError(part: "\(name) \(what)", action: "pthread_create", errno: started.errno)
-        }
+        try startServing("\(name) ep0") { [self] in controlLoop() }
+        try startServing("\(name) ep 0x01") { [self] in commandLoop() }
+        try startServing("\(name) ep 0x81") { [self] in inLoop(address: 0x81, fd: replies) }
+        try startServing("\(name) ep 0x82") { [self] in inLoop(address: 0x82, fd: spectra) }
     }
 
     /// Enable powers the part up from scratch (a plug-in); the part has no control requests of
@@ -69,8 +64,11 @@ public final class SpectrometerGadget: @unchecked Sendable {
         while true {
             let event: FunctionFSEvent
             do { event = try function.nextEvent() } catch {
-                note("\(error)")
-                return
+                if !isTransientControlError(error) {
+                    note("\(error)")
+                    usleep(20_000)
+                }
+                continue
             }
             switch event.kind {
             case .enable:
@@ -107,6 +105,7 @@ public final class SpectrometerGadget: @unchecked Sendable {
                 if case .failure(let refusal) = outcome { problems.append("command refused: \(refusal.reason)") }
                 commandsReceived += 1
             }
+            arrivals.withLock { arrivals.broadcast() }
         }
     }
 
@@ -115,15 +114,21 @@ public final class SpectrometerGadget: @unchecked Sendable {
     private func inLoop(address: UInt8, fd: Int32) {
         var message = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let ready: Int? = plant.withPlant { twin in
-                guard let endpoint = simulator.inEndpoint(address), let next = endpoint.nextMessage,
-                    next.readyAt <= twin.virtualClock.now()
-                else { return nil }
+            // Either a message ready now (its length), or how long until the next one is.
+            let (ready, waitNanoseconds): (Int?, Int64) = plant.withPlant { twin in
+                guard let endpoint = simulator.inEndpoint(address), let next = endpoint.nextMessage else {
+                    return (nil, 100_000_000)
+                }
+                let now = twin.virtualClock.now()
+                guard next.readyAt <= now else { return (nil, min(next.readyAt.nanoseconds - now.nanoseconds, 100_000_000)) }
                 if message.count < next.remaining { message = [UInt8](repeating: 0, count: next.remaining) }
-                return message.withUnsafeMutableBytes { endpoint.take(next.remaining, into: $0) }
+                return (message.withUnsafeMutableBytes { endpoint.take(next.remaining, into: $0) }, 0)
             }
             guard let length = ready else {
-                usleep(1000)
+                // Until the next message is due, or a command arrives (at most 100 ms: a command
+                // that came just before the wait is seen then).
+                let deadline = KernelTwinPlant.monotonicNanoseconds() + waitNanoseconds
+                arrivals.withLock { arrivals.wait(untilMonotonicNanoseconds: deadline) }
                 continue
             }
             let written = message.withUnsafeBytes { write(fd, $0.baseAddress, length) }

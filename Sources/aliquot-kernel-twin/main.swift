@@ -124,6 +124,8 @@ do {
     var printedProblems = 0
     while true {
         sleep(10)
+        // The bridge's lock is taken before the plant's, never inside it.
+        let bridgeCounts = bridge?.snapshot
         let line = plant.withPlant { twin -> String in
             var parts: [String] = ["t=\(Int(twin.nowSeconds))s"]
             for heater in twinBoard.heaters {
@@ -136,12 +138,14 @@ do {
             for gadget in spectrometers {
                 parts.append("\(gadget.name): \(gadget.commandsReceived) cmds \(gadget.messagesSent) msgs \(gadget.enables) enables")
             }
-            if let bridge { parts.append("cp2112: \(bridge.controlRequests) ctrl \(bridge.emulator.transfers) smbus") }
+            if let counts = bridgeCounts {
+                parts.append("cp2112: \(counts.controlRequests) ctrl \(counts.transfers) smbus")
+            }
             parts.append("serial: \(ports.map { "\($0.bytesIn)/\($0.bytesOut)" }.joined(separator: " "))")
             return parts.joined(separator: " ")
         }
         print("aliquot-kernel-twin: \(line)")
-        let problems = plant.problems + spectrometers.flatMap(\.problems) + (bridge?.problems ?? [])
+        let problems = plant.withPlant { _ in plant.problems + spectrometers.flatMap(\.problems) } + (bridgeCounts?.problems ?? [])
         for problem in problems.dropFirst(printedProblems) { print("aliquot-kernel-twin: problem: \(problem)") }
         printedProblems = problems.count
         fflush(nil)
