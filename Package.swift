@@ -49,7 +49,9 @@ let package = Package(
         .target(name: "Twin", dependencies: ["Transports"]),
         .target(name: "Control", dependencies: ["Transports", "Devices"]),
         .target(name: "Spectra"),
-        .target(name: "Learning"),
+        // The int8 chain kernel in C: AVX2 / AVX-VNNI / NEON beyond the Swift baseline, chosen at run time.
+        .target(name: "CQuantizedKernels"),
+        .target(name: "Learning", dependencies: ["CQuantizedKernels"]),
         // The durable journal (SQLite WAL) and its store-and-forward uplink (libcurl).
         .target(name: "Journal", dependencies: ["Transports", "CSQLite", "CCurl"]),
         // Campaign files, recipes, experiment designs, the hot-injection sequencer, results.

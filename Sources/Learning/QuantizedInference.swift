@@ -1,3 +1,5 @@
+import CQuantizedKernels
+
 /// A `QuantizedNetwork` laid out for the integer kernel: weights as rows of 16-bit lanes
 /// (values still int8, widened once here because SSE2's and NEON's integer multiply-add work on
 /// 16-bit lanes: pmaddwd / smlal), inputs padded to 8 lanes and output channels to groups of 4,
@@ -46,6 +48,9 @@ public final class QuantizedInference {
     /// The published architecture's dedicated kernel (single rows and Monte Carlo), when it
     /// covers `network`; nil means the general kernel below runs.
     let chain: QuantizedChain?
+    /// `chain`'s C kernel call as plain pointers (no reference count traffic per row); the
+    /// memory belongs to `chain`.
+    let kernel: ChainKernel?
 
     public init(_ network: QuantizedNetwork, maximumRows: Int = 1) {
         precondition(maximumRows > 0, "at least one row")
@@ -126,6 +131,7 @@ public final class QuantizedInference {
         passAccumulator = AlignedBuffer(count: lanes, zero: 0)
         droppedValues = AlignedBuffer(count: splitLayer.inputCount, zero: SIMD8<Int16>())
         chain = QuantizedChain.paired(network)
+        kernel = chain?.kernel
     }
 
     /// Quantizes `rows` float rows (normalized inputs) into the first buffer.
@@ -253,8 +259,18 @@ public final class QuantizedInference {
         }
     }
 
+    /// Which kernel `predictOne` runs on this CPU: the C chain kernel's variant ("avx-vnni",
+    /// "avx2", "sse2", "neon", "scalar"; aliquot_kernel_best_variant), or "swift" for networks the
+    /// chain does not cover.
+    public var singleRowKernel: String {
+        guard let chain, kernel != nil else { return "swift" }
+        let variant = chain.kernelVariant == Int32(AQK_VARIANT_BEST) ? aliquot_kernel_best_variant() : chain.kernelVariant
+        return String(cString: aliquot_kernel_variant_name(variant))
+    }
+
     /// The deterministic output (dropout off) for one row of normalized inputs. Allocation-free.
     public func predictOne(_ input: UnsafePointer<Float>) -> Float {
+        if let kernel { return kernel.predict(input) }
         if let chain { return chain.predictOne(input) }
         load(input, rows: 1)
         run(from: 0, rows: 1, masks: nil)
@@ -506,6 +522,28 @@ func horizontalSums(_ a: SIMD4<Int32>, _ b: SIMD4<Int32>, _ c: SIMD4<Int32>, _ d
     return all.evenHalf &+ all.oddHalf  // (Σa, Σb, Σc, Σd)
 }
 
+/// `QuantizedChain.predictOne` through the C kernel (aliquot_chain_predict: input quantization,
+/// hidden layers, last dot product, vectorized for this CPU), as plain pointers into the chain's
+/// buffers, so a call touches no reference counts.
+struct ChainKernel {
+    let variant: UnsafeMutablePointer<Int32>
+    let quantization: UnsafeMutablePointer<aliquot_chain_input>
+    let layers: UnsafeMutablePointer<aliquot_chain_layer>
+    let hiddenCount: Int32
+    let activations: UnsafeMutablePointer<UnsafeMutablePointer<Int16>>
+    let lastWeights: UnsafeMutablePointer<Int16>
+    let lastBias: Int32
+    let lastScale: Float
+    let lastRelu: Bool
+
+    @inline(__always)
+    func predict(_ input: UnsafePointer<Float>) -> Float {
+        let accumulator = aliquot_chain_predict(variant.pointee, input, quantization, layers, hiddenCount, activations, lastWeights, lastBias)
+        let value = Float(accumulator) * lastScale
+        return lastRelu ? max(0, value) : value
+    }
+}
+
 /// One hidden layer of `QuantizedChain`: weights interleaved by input pairs, so one pmaddwd
 /// multiplies two inputs into four output channels (for pair p and output o the lanes are
 /// w[o][2p], w[o][2p+1]); biases at s_in·s_w with no zero-point fold (the chain carries
@@ -566,6 +604,24 @@ final class QuantizedChain {
     /// position of every unit.
     let orders: [[Int]]
     let positions: [[Int]]
+    /// `table` for the C kernel (aliquot_chain_layer), whether every layer fits it (at most
+    /// AQK_MAX_PAIRS input pairs), and which variant runs (AQK_VARIANT_BEST: the fastest this CPU
+    /// has; tests force each one).
+    let kernelLayers: UnsafeMutablePointer<aliquot_chain_layer>
+    let kernelInput: UnsafeMutablePointer<aliquot_chain_input>
+    let usesKernel: Bool
+    private let variantStorage: UnsafeMutablePointer<Int32>
+    var kernelVariant: Int32 {
+        get { variantStorage.pointee }
+        set { variantStorage.pointee = newValue }
+    }
+    /// The C kernel call, when every layer fits it.
+    var kernel: ChainKernel? {
+        guard usesKernel else { return nil }
+        return ChainKernel(
+            variant: variantStorage, quantization: kernelInput, layers: kernelLayers, hiddenCount: Int32(hiddenCount),
+            activations: activationPointer, lastWeights: lastWeights.pointer, lastBias: lastBias, lastScale: lastScale, lastRelu: lastRelu)
+    }
     private var storage: [AnyObject] = []
     private var cachedMasks: DropoutMasks?
     private var maximumPairs = 0
@@ -603,6 +659,7 @@ final class QuantizedChain {
             return b.pointer
         }
         var table: [ChainLayer] = []
+        var quadWeights: [(weights: UnsafeMutablePointer<Int8>?, quads: Int)] = []
         for (index, layer) in hidden.enumerated() {
             let pairs = (layer.inputCount + 1) / 2
             let chunks = roundUp(layer.outputCount, to: 8) / 8
@@ -614,6 +671,21 @@ final class QuantizedChain {
                     weights[(i / 2) * chunks * 16 + (o / 4) * 8 + (o % 4) * 2 + i % 2] =
                         Int16(layer.weights[outputOrder[o] * layer.inputCount + inputOrder[i]])
                 }
+            }
+            // The VNNI kernels' layout (quads of inputs x 8 channels of int8), when every input
+            // (q − z) is a byte: the previous layer's int8 ReLU output.
+            if index > 0, table[index - 1].ceiling <= 255 {
+                let quads = (layer.inputCount + 3) / 4
+                let quad = buffer(quads * chunks * 32, Int8(0))
+                for o in 0..<layer.outputCount {
+                    for i in 0..<layer.inputCount {
+                        quad[(i / 4) * chunks * 32 + (o / 8) * 32 + (o % 8) * 4 + i % 4] =
+                            layer.weights[outputOrder[o] * layer.inputCount + inputOrder[i]]
+                    }
+                }
+                quadWeights.append((quad, quads))
+            } else {
+                quadWeights.append((nil, 0))
             }
             let bias = buffer(chunks * 8, Int32(0))
             let dropoutBias = buffer(chunks * 8, Int32(0))
@@ -662,7 +734,26 @@ final class QuantizedChain {
         layerPointer.initialize(from: table, count: table.count)
         activationPointer = .allocate(capacity: activations.count)
         activationPointer.initialize(from: activations.map(\.pointer), count: activations.count)
+        kernelLayers = .allocate(capacity: table.count)
+        kernelLayers.initialize(from: zip(table, quadWeights).map { layer, quad in
+            aliquot_chain_layer(
+                pairs: Int32(layer.pairs), chunks: Int32(layer.chunks), weights: layer.weights, bias: layer.bias,
+                multiplier: layer.multiplier, rounding: layer.rounding, shift: layer.shift, ceiling: layer.ceiling,
+                quad_weights: quad.weights.map { UnsafePointer($0) }, quads: Int32(quad.quads))
+        }, count: table.count)
+        usesKernel = zip(table, quadWeights).allSatisfy { $0.pairs <= Int(AQK_MAX_PAIRS) && $1.quads <= Int(AQK_MAX_PAIRS) }
+        variantStorage = .allocate(capacity: 1)
+        variantStorage.initialize(to: Int32(AQK_VARIANT_BEST))
+        kernelInput = .allocate(capacity: 1)
+        kernelInput.initialize(to: aliquot_chain_input(
+            scale: inputParameters.scale, zero_point: inputParameters.zeroPoint, minimum: inputParameters.minimum,
+            maximum: inputParameters.maximum, count: Int32(inputCount)))
         self.storage = storage
+    }
+
+    /// The C kernel variants this CPU runs (AQK_VARIANT_SCALAR and up), for tests that force each.
+    static var availableKernelVariants: [Int32] {
+        (Int32(AQK_VARIANT_SCALAR)..<Int32(AQK_VARIANT_COUNT)).filter { aliquot_kernel_variant_available($0) != 0 }
     }
 
     /// The chain for `network` with each hidden layer's channels paired by how often they are
@@ -718,6 +809,9 @@ final class QuantizedChain {
     }
 
     deinit {
+        kernelLayers.deallocate()
+        kernelInput.deallocate()
+        variantStorage.deallocate()
         layerPointer.deallocate()
         activationPointer.deallocate()
     }
@@ -837,8 +931,9 @@ final class QuantizedChain {
     /// The deterministic output for one row of normalized inputs. Allocation-free.
     @inline(__always)
     func predictOne(_ input: UnsafePointer<Float>) -> Float {
-        load(input)
+        if let kernel { return kernel.predict(input) }
         let buffers = activationPointer
+        load(input)
         for l in 0..<hiddenCount {
             forward(layerPointer[l], input: buffers[l], dropout: false, output: buffers[l + 1], raw: nil)
         }

@@ -1,0 +1,481 @@
+// The int8 chain kernel (see include/aliquot_quantized_kernels.h) in one scalar and several
+// vector forms, chosen at run time. Each hidden layer: gather the input pairs that are not zero
+// (ReLU zeros add nothing; branch-free), then per block of output chunks acc = bias +
+// Σ pmaddwd(w pair column, broadcast pair) in registers, then the one-rounding ReLU
+// requantization max(0, x)·M0 + 2^30 + 2^(30+s) >> (31 + s) in unsigned 64-bit lanes, saturated
+// to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin).
+#include "aliquot_quantized_kernels.h"
+
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+#define AQK_INLINE static inline __attribute__((always_inline))
+
+/// The nonzero input pairs of `x` (as one int32 each) and their weight offsets; returns how many.
+AQK_INLINE int gather_pairs(const int16_t *x, int32_t pairs, int32_t pair_stride, int32_t *values, int32_t *offsets) {
+    int n = 0;
+    for (int32_t p = 0; p < pairs; p++) {
+        int32_t v;
+        __builtin_memcpy(&v, x + 2 * p, sizeof v);
+        values[n] = v;
+        offsets[n] = p * pair_stride;
+        n += v != 0;
+    }
+    return n;
+}
+
+/// QuantizationParameters.quantize, branch-free (data-dependent rounding branches mispredict):
+/// x / scale bounded to ±65536, truncated, stepped by the fractional part, clamped; minus the zero point.
+static void quantize_input(const float *input, const aliquot_chain_input *p, int16_t *out) {
+    for (int32_t i = 0; i < p->count; i++) {
+        float scaled = input[i] / p->scale;
+        scaled = scaled < 65536.0f ? scaled : 65536.0f;
+        scaled = scaled > -65536.0f ? scaled : -65536.0f;
+        int32_t whole = (int32_t)scaled;
+        float fraction = scaled - (float)whole;
+        whole += (fraction >= 0.5f) - (fraction <= -0.5f);
+        int32_t q = whole + p->zero_point;
+        q = q < p->minimum ? p->minimum : q;
+        q = q > p->maximum ? p->maximum : q;
+        out[i] = (int16_t)(q - p->zero_point);
+    }
+}
+
+// MARK: - scalar (every CPU; the reference the vector forms are checked against)
+
+static int16_t requantize_scalar(int32_t acc, int32_t multiplier, uint64_t rounding, uint64_t shift, int32_t ceiling) {
+    uint64_t positive = acc > 0 ? (uint64_t)(uint32_t)acc : 0;
+    uint64_t r = (positive * (uint64_t)(uint32_t)multiplier + rounding) >> shift;
+    // The vector forms keep the low 32 bits as a signed lane, saturate it to int16, then clamp.
+    int32_t lane = (int32_t)(uint32_t)r;
+    int32_t q = lane > 32767 ? 32767 : lane < -32768 ? -32768 : lane;
+    return (int16_t)(q < ceiling ? q : ceiling);
+}
+
+static void layer_scalar(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
+    int32_t pair_stride = layer->chunks * 16;
+    for (int32_t o = 0; o < layer->chunks * 8; o++) {
+        uint32_t acc = (uint32_t)layer->bias[o];
+        int32_t lane = (o / 4) * 8 + (o % 4) * 2;
+        for (int32_t p = 0; p < layer->pairs; p++) {
+            const int16_t *w = layer->weights + p * pair_stride + lane;
+            acc += (uint32_t)((int32_t)w[0] * x[2 * p] + (int32_t)w[1] * x[2 * p + 1]);
+        }
+        out[o] = requantize_scalar((int32_t)acc, layer->multiplier[o], layer->rounding, layer->shift, layer->ceiling);
+    }
+}
+
+static int32_t last_dot_scalar(const int16_t *x, const int16_t *w, int32_t lanes) {
+    uint32_t dot = 0;
+    for (int32_t i = 0; i < lanes; i++) dot += (uint32_t)((int32_t)w[i] * x[i]);
+    return (int32_t)dot;
+}
+
+// MARK: - x86-64: SSE2 (baseline), AVX2, AVX-VNNI, AVX512-VNNI (256-bit)
+
+#if defined(__x86_64__)
+
+AQK_INLINE __m128i requantize_sse2(__m128i acc, __m128i multiplier, __m128i rounding, __m128i shift) {
+    __m128i positive = _mm_andnot_si128(_mm_srai_epi32(acc, 31), acc);
+    __m128i even = _mm_srl_epi64(_mm_add_epi64(_mm_mul_epu32(positive, multiplier), rounding), shift);
+    __m128i odd = _mm_srl_epi64(
+        _mm_add_epi64(_mm_mul_epu32(_mm_srli_epi64(positive, 32), _mm_srli_epi64(multiplier, 32)), rounding), shift);
+    // (e0, e2, ., .) and (o0, o2, ., .) interleaved: channels 0, 1, 2, 3.
+    return _mm_unpacklo_epi32(_mm_shuffle_epi32(even, _MM_SHUFFLE(3, 1, 2, 0)), _mm_shuffle_epi32(odd, _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/// `width` chunks (of 8 channels, two xmm accumulators each) from chunk `c` on.
+AQK_INLINE void block_sse2(
+    const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n, int16_t *out,
+    const int width) {
+    __m128i acc[8];
+    for (int j = 0; j < 2 * width; j++) acc[j] = _mm_loadu_si128((const __m128i *)(layer->bias + 8 * c + 4 * j));
+    const int16_t *base = layer->weights + 16 * c;
+    for (int k = 0; k < n; k++) {
+        __m128i x = _mm_set1_epi32(values[k]);
+        const int16_t *w = base + offsets[k];
+        for (int j = 0; j < 2 * width; j++)
+            acc[j] = _mm_add_epi32(acc[j], _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w + 8 * j)), x));
+    }
+    __m128i rounding = _mm_set1_epi64x((long long)layer->rounding);
+    __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);
+    __m128i ceiling = _mm_set1_epi16((short)layer->ceiling);
+    for (int j = 0; j < width; j++) {
+        const int32_t *m = layer->multiplier + 8 * (c + j);
+        __m128i q = requantize_sse2(acc[2 * j], _mm_loadu_si128((const __m128i *)m), rounding, shift);
+        __m128i r = requantize_sse2(acc[2 * j + 1], _mm_loadu_si128((const __m128i *)(m + 4)), rounding, shift);
+        _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(_mm_packs_epi32(q, r), ceiling));
+    }
+}
+
+static void layer_sse2(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
+    int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];
+    int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);
+    for (int32_t c = 0; c < layer->chunks;) {
+        int32_t width = layer->chunks - c < 4 ? layer->chunks - c : 4;
+        switch (width) {
+        case 4: block_sse2(layer, c, values, offsets, n, out, 4); break;
+        case 3: block_sse2(layer, c, values, offsets, n, out, 3); break;
+        case 2: block_sse2(layer, c, values, offsets, n, out, 2); break;
+        default: block_sse2(layer, c, values, offsets, n, out, 1); break;
+        }
+        c += width;
+    }
+}
+
+static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) {
+    __m128i dot = _mm_setzero_si128();
+    for (int32_t i = 0; i < lanes; i += 8)
+        dot = _mm_add_epi32(dot, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w + i)), _mm_loadu_si128((const __m128i *)(x + i))));
+    dot = _mm_add_epi32(dot, _mm_shuffle_epi32(dot, _MM_SHUFFLE(1, 0, 3, 2)));
+    dot = _mm_add_epi32(dot, _mm_shuffle_epi32(dot, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(dot);
+}
+
+/// The 256-bit kernels differ only in the multiply-add: vpmaddwd + vpaddd, or VNNI's vpdpwssd.
+#define AQK_MADD_AVX2(acc, w, x) _mm256_add_epi32(acc, _mm256_madd_epi16(w, x))
+#define AQK_MADD_AVXVNNI(acc, w, x) _mm256_dpwssd_avx_epi32(acc, w, x)
+#define AQK_MADD_AVX512VNNI(acc, w, x) _mm256_dpwssd_epi32(acc, w, x)
+
+#define AQK_DEFINE_256(SUFFIX, TARGET, MADD)                                                                          \
+    __attribute__((always_inline, target(TARGET))) static inline __m256i requantize_##SUFFIX(                         \
+        __m256i acc, __m256i multiplier, __m256i rounding, __m128i shift) {                                            \
+        __m256i positive = _mm256_max_epi32(acc, _mm256_setzero_si256());                                              \
+        __m256i even = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epu32(positive, multiplier), rounding), shift);    \
+        __m256i odd = _mm256_srl_epi64(                                                                                \
+            _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(positive, 32), _mm256_srli_epi64(multiplier, 32)),    \
+                             rounding),                                                                                \
+            shift);                                                                                                    \
+        return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);                                            \
+    }                                                                                                                  \
+    /* `width` chunks of 8 channels (one ymm accumulator each) from chunk `c` on. */                                   \
+    __attribute__((always_inline, target(TARGET))) static inline void block_##SUFFIX(                                  \
+        const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n,            \
+        int16_t *out, const int width) {                                                                               \
+        /* Two accumulator sets (even and odd pairs), so the multiply-add latency overlaps; */                         \
+        /* wrapping int32 sums do not depend on the order. */                                                          \
+        __m256i acc[8], odd[8];                                                                                        \
+        for (int j = 0; j < width; j++) {                                                                              \
+            acc[j] = _mm256_loadu_si256((const __m256i *)(layer->bias + 8 * (c + j)));                                 \
+            odd[j] = _mm256_setzero_si256();                                                                           \
+        }                                                                                                              \
+        const int16_t *base = layer->weights + 16 * c;                                                                 \
+        int k = 0;                                                                                                     \
+        for (; k + 1 < n; k += 2) {                                                                                    \
+            __m256i x0 = _mm256_set1_epi32(values[k]), x1 = _mm256_set1_epi32(values[k + 1]);                          \
+            const int16_t *w0 = base + offsets[k], *w1 = base + offsets[k + 1];                                        \
+            for (int j = 0; j < width; j++) {                                                                          \
+                acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w0 + 16 * j)), x0);                         \
+                odd[j] = MADD(odd[j], _mm256_loadu_si256((const __m256i *)(w1 + 16 * j)), x1);                         \
+            }                                                                                                          \
+        }                                                                                                              \
+        if (k < n) {                                                                                                   \
+            __m256i x = _mm256_set1_epi32(values[k]);                                                                  \
+            const int16_t *w = base + offsets[k];                                                                      \
+            for (int j = 0; j < width; j++)                                                                            \
+                acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w + 16 * j)), x);                           \
+        }                                                                                                              \
+        for (int j = 0; j < width; j++) acc[j] = _mm256_add_epi32(acc[j], odd[j]);                                     \
+        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
+        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
+        __m128i ceiling = _mm_set1_epi16((short)layer->ceiling);                                                       \
+        for (int j = 0; j < width; j++) {                                                                              \
+            __m256i m = _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * (c + j)));                        \
+            __m256i q = requantize_##SUFFIX(acc[j], m, rounding, shift);                                               \
+            __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
+            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(packed, ceiling));                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+    __attribute__((target(TARGET))) static void layer_##SUFFIX(                                                        \
+        const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
+        int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];                                                         \
+        int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);                                    \
+        for (int32_t c = 0; c < layer->chunks;) {                                                                      \
+            int32_t width = layer->chunks - c < 8 ? layer->chunks - c : 8;                                             \
+            switch (width) {                                                                                           \
+            case 8: block_##SUFFIX(layer, c, values, offsets, n, out, 8); break;                                       \
+            case 7: block_##SUFFIX(layer, c, values, offsets, n, out, 7); break;                                       \
+            case 6: block_##SUFFIX(layer, c, values, offsets, n, out, 6); break;                                       \
+            case 5: block_##SUFFIX(layer, c, values, offsets, n, out, 5); break;                                       \
+            case 4: block_##SUFFIX(layer, c, values, offsets, n, out, 4); break;                                       \
+            case 3: block_##SUFFIX(layer, c, values, offsets, n, out, 3); break;                                       \
+            case 2: block_##SUFFIX(layer, c, values, offsets, n, out, 2); break;                                       \
+            default: block_##SUFFIX(layer, c, values, offsets, n, out, 1); break;                                      \
+            }                                                                                                          \
+            c += width;                                                                                                \
+        }                                                                                                              \
+    }
+
+AQK_DEFINE_256(avx2, "avx2", AQK_MADD_AVX2)
+AQK_DEFINE_256(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI)
+AQK_DEFINE_256(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI)
+
+/// A layer whose inputs are all in 0...255 on VNNI: vpdpbusd multiplies four unsigned 8-bit
+/// inputs by four signed 8-bit weights into each of 8 channels (half the instructions of the
+/// 16-bit pairs; products and sums are exact, so the result is the same bit for bit).
+#define AQK_DEFINE_QUADS(SUFFIX, TARGET, DPBUSD)                                                                      \
+    __attribute__((always_inline, target(TARGET))) static inline void quad_block_##SUFFIX(                             \
+        const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n,            \
+        int16_t *out, const int width) {                                                                               \
+        __m256i acc[8], odd[8];                                                                                        \
+        for (int j = 0; j < width; j++) {                                                                              \
+            acc[j] = _mm256_loadu_si256((const __m256i *)(layer->bias + 8 * (c + j)));                                 \
+            odd[j] = _mm256_setzero_si256();                                                                           \
+        }                                                                                                              \
+        const int8_t *base = layer->quad_weights + 32 * c;                                                             \
+        int k = 0;                                                                                                     \
+        for (; k + 1 < n; k += 2) {                                                                                    \
+            __m256i x0 = _mm256_set1_epi32(values[k]), x1 = _mm256_set1_epi32(values[k + 1]);                          \
+            const int8_t *w0 = base + offsets[k], *w1 = base + offsets[k + 1];                                         \
+            for (int j = 0; j < width; j++) {                                                                          \
+                acc[j] = DPBUSD(acc[j], x0, _mm256_loadu_si256((const __m256i *)(w0 + 32 * j)));                       \
+                odd[j] = DPBUSD(odd[j], x1, _mm256_loadu_si256((const __m256i *)(w1 + 32 * j)));                       \
+            }                                                                                                          \
+        }                                                                                                              \
+        if (k < n) {                                                                                                   \
+            __m256i x = _mm256_set1_epi32(values[k]);                                                                  \
+            const int8_t *w = base + offsets[k];                                                                       \
+            for (int j = 0; j < width; j++) acc[j] = DPBUSD(acc[j], x, _mm256_loadu_si256((const __m256i *)(w + 32 * j))); \
+        }                                                                                                              \
+        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
+        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
+        __m128i ceiling = _mm_set1_epi16((short)layer->ceiling);                                                       \
+        for (int j = 0; j < width; j++) {                                                                              \
+            __m256i m = _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * (c + j)));                        \
+            __m256i q = requantize_##SUFFIX(_mm256_add_epi32(acc[j], odd[j]), m, rounding, shift);                     \
+            __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
+            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(packed, ceiling));                          \
+        }                                                                                                              \
+    }                                                                                                                  \
+    __attribute__((target(TARGET))) static void quad_layer_##SUFFIX(                                                   \
+        const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
+        /* The inputs as bytes (all within 0...255), then the nonzero quads. */                                        \
+        uint8_t bytes[4 * AQK_MAX_PAIRS];                                                                              \
+        int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];                                                         \
+        for (int32_t i = 0; i < 4 * layer->quads; i += 16)                                                             \
+            _mm_storeu_si128((__m128i *)(bytes + i),                                                                   \
+                             _mm_packus_epi16(_mm_loadu_si128((const __m128i *)(x + i)),                               \
+                                              _mm_loadu_si128((const __m128i *)(x + i + 8))));                         \
+        int n = 0;                                                                                                     \
+        int32_t quad_stride = layer->chunks * 32;                                                                      \
+        for (int32_t k = 0; k < layer->quads; k++) {                                                                   \
+            int32_t v;                                                                                                 \
+            __builtin_memcpy(&v, bytes + 4 * k, sizeof v);                                                             \
+            values[n] = v;                                                                                             \
+            offsets[n] = k * quad_stride;                                                                              \
+            n += v != 0;                                                                                               \
+        }                                                                                                              \
+        for (int32_t c = 0; c < layer->chunks;) {                                                                      \
+            int32_t width = layer->chunks - c < 8 ? layer->chunks - c : 8;                                             \
+            switch (width) {                                                                                           \
+            case 8: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 8); break;                                  \
+            case 7: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 7); break;                                  \
+            case 6: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 6); break;                                  \
+            case 5: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 5); break;                                  \
+            case 4: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 4); break;                                  \
+            case 3: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 3); break;                                  \
+            case 2: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 2); break;                                  \
+            default: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 1); break;                                 \
+            }                                                                                                          \
+            c += width;                                                                                                \
+        }                                                                                                              \
+    }
+
+AQK_DEFINE_QUADS(avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
+AQK_DEFINE_QUADS(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", _mm256_dpbusd_epi32)
+
+/// The whole row: input quantization, the hidden layers (quads where laid out, with VNNI), the last dot product.
+#define AQK_DEFINE_CHAIN(SUFFIX, TARGET, MADD, QUADS)                                                                 \
+    __attribute__((target(TARGET))) static int32_t chain_##SUFFIX(                                                     \
+        const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
+        int32_t hidden_count, int16_t *const *activations, const int16_t *last_weights, int32_t last_bias) {           \
+        quantize_input(input, quantization, activations[0]);                                                           \
+        for (int32_t l = 0; l < hidden_count; l++) {                                                                   \
+            if (QUADS && layers[l].quad_weights)                                                                       \
+                quad_layer_##SUFFIX(&layers[l], activations[l], activations[l + 1]);                                   \
+            else                                                                                                       \
+                layer_##SUFFIX(&layers[l], activations[l], activations[l + 1]);                                        \
+        }                                                                                                              \
+        const int16_t *x = activations[hidden_count];                                                                  \
+        int32_t lanes = layers[hidden_count - 1].chunks * 8;                                                           \
+        __m256i dot = _mm256_setzero_si256();                                                                          \
+        int32_t i = 0;                                                                                                 \
+        for (; i + 16 <= lanes; i += 16)                                                                               \
+            dot = MADD(dot, _mm256_loadu_si256((const __m256i *)(last_weights + i)),                                   \
+                       _mm256_loadu_si256((const __m256i *)(x + i)));                                                  \
+        __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(dot), _mm256_extracti128_si256(dot, 1));                    \
+        if (i < lanes)                                                                                                 \
+            sum = _mm_add_epi32(sum, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(last_weights + i)),              \
+                                                    _mm_loadu_si128((const __m128i *)(x + i))));                       \
+        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));                                     \
+        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));                                     \
+        return (int32_t)((uint32_t)_mm_cvtsi128_si32(sum) + (uint32_t)last_bias);                                      \
+    }
+
+#define quad_layer_avx2 layer_avx2
+AQK_DEFINE_CHAIN(avx2, "avx2", AQK_MADD_AVX2, 0)
+AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, 1)
+AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI, 1)
+
+#endif
+
+// MARK: - aarch64: NEON (every ARMv8-A core; the Pi 5's Cortex-A76 too)
+
+#if defined(__aarch64__)
+
+/// pmaddwd on NEON: (w0·x0 + w1·x1, ...) from smull, smull2 and a pairwise add.
+AQK_INLINE int32x4_t madd_neon(int32x4_t acc, int16x8_t w, int16x8_t x) {
+    int32x4_t low = vmull_s16(vget_low_s16(w), vget_low_s16(x));
+    int32x4_t high = vmull_high_s16(w, x);
+    return vaddq_s32(acc, vpaddq_s32(low, high));
+}
+
+AQK_INLINE int32x4_t requantize_neon(int32x4_t acc, int32x4_t multiplier, uint64x2_t rounding, int64x2_t right) {
+    uint32x4_t positive = vreinterpretq_u32_s32(vmaxq_s32(acc, vdupq_n_s32(0)));
+    uint32x4_t m = vreinterpretq_u32_s32(multiplier);
+    uint64x2_t low = vshlq_u64(vaddq_u64(vmull_u32(vget_low_u32(positive), vget_low_u32(m)), rounding), right);
+    uint64x2_t high = vshlq_u64(vaddq_u64(vmull_high_u32(positive, m), rounding), right);
+    return vreinterpretq_s32_u32(vcombine_u32(vmovn_u64(low), vmovn_u64(high)));
+}
+
+AQK_INLINE void block_neon(
+    const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n, int16_t *out,
+    const int width) {
+    int32x4_t acc[8];
+    for (int j = 0; j < 2 * width; j++) acc[j] = vld1q_s32(layer->bias + 8 * c + 4 * j);
+    const int16_t *base = layer->weights + 16 * c;
+    for (int k = 0; k < n; k++) {
+        int16x8_t x = vreinterpretq_s16_s32(vdupq_n_s32(values[k]));
+        const int16_t *w = base + offsets[k];
+        for (int j = 0; j < 2 * width; j++) acc[j] = madd_neon(acc[j], vld1q_s16(w + 8 * j), x);
+    }
+    uint64x2_t rounding = vdupq_n_u64(layer->rounding);
+    int64x2_t right = vdupq_n_s64(-(int64_t)layer->shift);
+    int16x8_t ceiling = vdupq_n_s16((int16_t)layer->ceiling);
+    for (int j = 0; j < width; j++) {
+        const int32_t *m = layer->multiplier + 8 * (c + j);
+        int32x4_t q = requantize_neon(acc[2 * j], vld1q_s32(m), rounding, right);
+        int32x4_t r = requantize_neon(acc[2 * j + 1], vld1q_s32(m + 4), rounding, right);
+        vst1q_s16(out + 8 * (c + j), vminq_s16(vcombine_s16(vqmovn_s32(q), vqmovn_s32(r)), ceiling));
+    }
+}
+
+static void layer_neon(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
+    int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];
+    int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);
+    for (int32_t c = 0; c < layer->chunks;) {
+        int32_t width = layer->chunks - c < 8 ? layer->chunks - c : 8;
+        switch (width) {
+        case 8: block_neon(layer, c, values, offsets, n, out, 8); break;
+        case 7: block_neon(layer, c, values, offsets, n, out, 7); break;
+        case 6: block_neon(layer, c, values, offsets, n, out, 6); break;
+        case 5: block_neon(layer, c, values, offsets, n, out, 5); break;
+        case 4: block_neon(layer, c, values, offsets, n, out, 4); break;
+        case 3: block_neon(layer, c, values, offsets, n, out, 3); break;
+        case 2: block_neon(layer, c, values, offsets, n, out, 2); break;
+        default: block_neon(layer, c, values, offsets, n, out, 1); break;
+        }
+        c += width;
+    }
+}
+
+static int32_t last_dot_neon(const int16_t *x, const int16_t *w, int32_t lanes) {
+    int32x4_t dot = vdupq_n_s32(0);
+    for (int32_t i = 0; i < lanes; i += 8) dot = madd_neon(dot, vld1q_s16(w + i), vld1q_s16(x + i));
+    return vaddvq_s32(dot);
+}
+
+#endif
+
+// MARK: - dispatch
+
+typedef void (*layer_function)(const aliquot_chain_layer *, const int16_t *, int16_t *);
+
+static int32_t chain_generic(
+    layer_function layer, int32_t (*last_dot)(const int16_t *, const int16_t *, int32_t), const float *input,
+    const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count,
+    int16_t *const *activations, const int16_t *last_weights, int32_t last_bias) {
+    quantize_input(input, quantization, activations[0]);
+    for (int32_t l = 0; l < hidden_count; l++) layer(&layers[l], activations[l], activations[l + 1]);
+    int32_t dot = last_dot(activations[hidden_count], last_weights, layers[hidden_count - 1].chunks * 8);
+    return (int32_t)((uint32_t)dot + (uint32_t)last_bias);
+}
+
+static int32_t detect_best_variant(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avxvnni")) return AQK_VARIANT_AVXVNNI;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) return AQK_VARIANT_AVX512VNNI;
+    if (__builtin_cpu_supports("avx2")) return AQK_VARIANT_AVX2;
+    return AQK_VARIANT_SSE2;
+#elif defined(__aarch64__)
+    // The NEON variant has only been compiled for aarch64, never run: until QuantizedKernelTests
+    // (which forces every available variant against the integer reference) has passed on an
+    // arm64 board, the scalar kernel, whose C is the one tested here, is the default.
+    return AQK_VARIANT_SCALAR;
+#else
+    return AQK_VARIANT_SCALAR;
+#endif
+}
+
+int32_t aliquot_kernel_best_variant(void) {
+    // Racing first calls compute and store the same value (relaxed atomics: no data race).
+    static int32_t best = 0;
+    int32_t variant = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (variant == 0) {
+        variant = detect_best_variant();
+        __atomic_store_n(&best, variant, __ATOMIC_RELAXED);
+    }
+    return variant;
+}
+
+int aliquot_kernel_variant_available(int32_t variant) {
+    switch (variant) {
+    case AQK_VARIANT_BEST:
+    case AQK_VARIANT_SCALAR: return 1;
+#if defined(__x86_64__)
+    case AQK_VARIANT_SSE2: return 1;
+    case AQK_VARIANT_AVX2: __builtin_cpu_init(); return __builtin_cpu_supports("avx2") != 0;
+    case AQK_VARIANT_AVXVNNI: __builtin_cpu_init(); return __builtin_cpu_supports("avxvnni") != 0;
+    case AQK_VARIANT_AVX512VNNI:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+#endif
+#if defined(__aarch64__)
+    case AQK_VARIANT_NEON: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+const char *aliquot_kernel_variant_name(int32_t variant) {
+    static const char *const names[AQK_VARIANT_COUNT] = {
+        "best", "scalar", "sse2", "avx2", "avx-vnni", "avx512-vnni", "neon"};
+    return variant >= 0 && variant < AQK_VARIANT_COUNT ? names[variant] : "unknown";
+}
+
+int32_t aliquot_chain_predict(
+    int32_t variant, const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count, int16_t *const *activations,
+    const int16_t *last_weights, int32_t last_bias) {
+    if (variant == AQK_VARIANT_BEST) variant = aliquot_kernel_best_variant();
+    switch (variant) {
+#if defined(__x86_64__)
+    case AQK_VARIANT_AVXVNNI: return chain_avxvnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    case AQK_VARIANT_AVX512VNNI: return chain_avx512vnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    case AQK_VARIANT_AVX2: return chain_avx2(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    case AQK_VARIANT_SSE2:
+        return chain_generic(layer_sse2, last_dot_sse2, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+#endif
+#if defined(__aarch64__)
+    case AQK_VARIANT_NEON:
+        return chain_generic(layer_neon, last_dot_neon, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+#endif
+    default:
+        return chain_generic(layer_scalar, last_dot_scalar, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    }
+}

@@ -1,0 +1,51 @@
+import Testing
+@testable import Learning
+
+/// The C chain kernel (CQuantizedKernels): every variant this CPU runs (scalar, SSE2, AVX2,
+/// AVX-VNNI, AVX512-VNNI on x86-64; NEON on aarch64), forced one at a time, gives the integer
+/// reference's output bit for bit.
+struct QuantizedKernelTests {
+    @Test func aVectorVariantIsAvailableBesidesTheScalarOne() {
+        let variants = QuantizedChain.availableKernelVariants
+        #expect(variants.first == 1)  // AQK_VARIANT_SCALAR, on every CPU
+        #if arch(x86_64) || arch(arm64)
+        #expect(variants.count >= 2)  // SSE2 is x86-64's baseline, NEON aarch64's
+        #endif
+    }
+
+    /// The published shape, and a wider one: 90 channels (a block of 8 chunks and one of 4),
+    /// odd input counts (a padded last pair) and 33 channels (a partial last chunk).
+    static let shapes: [[LayerShape]] = [
+        DenseNetwork.publishedShapes,
+        [
+            LayerShape(outputs: 7, activation: .relu), LayerShape(outputs: 90, activation: .relu),
+            LayerShape(outputs: 33, activation: .relu, inputDropout: 0.1),
+            LayerShape(outputs: 1, activation: .identity, inputDropout: 0.1),
+        ],
+    ]
+
+    @Test(arguments: [ActivationPrecision.int8, .narrowInt16], shapes.indices)
+    func everyVariantMatchesTheIntegerReferenceBitForBit(precision: ActivationPrecision, shape: Int) throws {
+        let variants = QuantizedChain.availableKernelVariants
+        for seed in UInt64(1)...3 {
+            let float = randomNetwork(seed: seed, shapes: Self.shapes[shape]).equalized(calibration: randomFeatures(rows: 100, seed: seed + 10))
+            let network = QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: seed + 20), precision: precision)
+            // Inputs a little beyond the calibrated range too, so the clamps are exercised.
+            var random = LearningRandom(seed: seed + 30)
+            let rows = 40
+            let inputs = (0..<rows).map { _ in (0..<5).map { _ in random.nextUnitFloat() * 1.4 - 0.2 } }
+            let none: [[Bool]?] = network.layers.map { _ in nil }
+            let expected = inputs.map { QuantizationTests.reference(network, $0, masks: none) }
+            let engine = QuantizedInference(network)
+            let chain = try #require(engine.chain)
+            #expect(chain.usesKernel)
+            for variant in variants {
+                chain.kernelVariant = variant
+                for row in 0..<rows {
+                    let output = inputs[row].withUnsafeBufferPointer { engine.predictOne($0.baseAddress!) }
+                    #expect(output.bitPattern == expected[row].bitPattern, "variant \(variant), seed \(seed), row \(row)")
+                }
+            }
+        }
+    }
+}
