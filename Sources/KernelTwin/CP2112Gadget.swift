@@ -46,14 +46,7 @@ public final class CP2112Gadget: @unchecked Sendable {
 
     private func controlLoop() {
         while true {
-            let event: FunctionFSEvent
-            do { event = try function.nextEvent() } catch {
-                if !isTransientControlError(error) {
-                    note("\(error)")
-                    usleep(20_000)
-                }
-                continue
-            }
+            guard let event = function.nextEvent(reporting: note) else { continue }
             guard event.kind == .setup else { continue }
             do { try answer(event.setup) } catch {
                 if !isTransientControlError(error) { note("\(error)") }

@@ -44,6 +44,18 @@ public final class FunctionFS: @unchecked Sendable {
         }
     }
 
+    /// The next event for a control loop that must outlive errors: nil after a failed read, which
+    /// `report` hears of (after a short pause) unless the host only cancelled a request.
+    public func nextEvent(reporting report: (String) -> Void) -> FunctionFSEvent? {
+        do { return try nextEvent() } catch {
+            if !isTransientControlError(error) {
+                report("\(error)")
+                usleep(20_000)
+            }
+            return nil
+        }
+    }
+
     /// Answers an IN control request with `data` (the data stage, then the status stage).
     public func replyIn(_ data: [UInt8]) throws(KernelTwinError) {
         try Self.writeAll(control, data, path: mountPoint + "/ep0", what: "control reply")

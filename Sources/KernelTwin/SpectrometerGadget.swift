@@ -62,14 +62,7 @@ public final class SpectrometerGadget: @unchecked Sendable {
     /// its own beyond the standard ones the kernel answers.
     private func controlLoop() {
         while true {
-            let event: FunctionFSEvent
-            do { event = try function.nextEvent() } catch {
-                if !isTransientControlError(error) {
-                    note("\(error)")
-                    usleep(20_000)
-                }
-                continue
-            }
+            guard let event = function.nextEvent(reporting: note) else { continue }
             switch event.kind {
             case .enable:
                 plant.withPlant { _ in simulator.powerOn() }
