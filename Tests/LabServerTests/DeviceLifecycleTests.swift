@@ -54,16 +54,17 @@ import Testing
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error
-        let collected = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
-        let collectedError = Task.detached { error.fileHandleForReading.readDataToEndOfFile() }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            process.terminationHandler = { _ in continuation.resume() }
+        // The pipes are read on the process's own termination thread, never on the cooperative
+        // pool: a blocking read there would starve the live server this test talks to (two
+        // pool threads on a two-core machine).
+        let outcome: (Data, Data) = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { _ in
+                continuation.resume(
+                    returning: (output.fileHandleForReading.readDataToEndOfFile(), error.fileHandleForReading.readDataToEndOfFile()))
+            }
             do { try process.run() } catch { continuation.resume(throwing: error) }
         }
-        return (
-            process.terminationStatus, String(decoding: await collected.value, as: UTF8.self),
-            String(decoding: await collectedError.value, as: UTF8.self)
-        )
+        return (process.terminationStatus, String(decoding: outcome.0, as: UTF8.self), String(decoding: outcome.1, as: UTF8.self))
     }
 
     @Test func theCommandLineRotatesAndRemovesWhileTheServerRuns() async throws {
