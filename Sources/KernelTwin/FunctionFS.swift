@@ -96,14 +96,6 @@ public struct USBSetupPacket: Equatable, Sendable {
     public var index: UInt16
     public var length: UInt16
 
-    public init(requestType: UInt8, request: UInt8, value: UInt16, index: UInt16, length: UInt16) {
-        self.requestType = requestType
-        self.request = request
-        self.value = value
-        self.index = index
-        self.length = length
-    }
-
     /// Bit 7 of bmRequestType: the data stage goes to the host.
     public var isDeviceToHost: Bool { requestType & 0x80 != 0 }
 }
