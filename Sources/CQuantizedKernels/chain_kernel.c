@@ -16,6 +16,25 @@
 
 #define AQK_INLINE static inline __attribute__((always_inline))
 
+/// Runs BLOCK over a layer's chunks, eight at a time and then the rest, each width a constant so
+/// the block's accumulators stay in registers.
+#define AQK_EACH_BLOCK(BLOCK, layer, values, offsets, n, out)                                                         \
+    for (int32_t c = 0; c < (layer)->chunks;) {                                                                        \
+        int32_t width = (layer)->chunks - c < 8 ? (layer)->chunks - c : 8;                                             \
+        switch (width) {                                                                                               \
+        case 8: BLOCK(layer, c, values, offsets, n, out, 8); break;                                                    \
+        case 7: BLOCK(layer, c, values, offsets, n, out, 7); break;                                                    \
+        case 6: BLOCK(layer, c, values, offsets, n, out, 6); break;                                                    \
+        case 5: BLOCK(layer, c, values, offsets, n, out, 5); break;                                                    \
+        case 4: BLOCK(layer, c, values, offsets, n, out, 4); break;                                                    \
+        case 3: BLOCK(layer, c, values, offsets, n, out, 3); break;                                                    \
+        case 2: BLOCK(layer, c, values, offsets, n, out, 2); break;                                                    \
+        default: BLOCK(layer, c, values, offsets, n, out, 1); break;                                                   \
+        }                                                                                                              \
+        c += width;                                                                                                    \
+    }
+
+
 /// The nonzero input pairs of `x` (as one int32 each) and their weight offsets; returns how many.
 AQK_INLINE int gather_pairs(const int16_t *x, int32_t pairs, int32_t pair_stride, int32_t *values, int32_t *offsets) {
     int n = 0;
@@ -116,6 +135,7 @@ AQK_INLINE void block_sse2(
 static void layer_sse2(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
     int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];
     int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);
+    // SSE2 blocks take at most four chunks, not the eight of AQK_EACH_BLOCK.
     for (int32_t c = 0; c < layer->chunks;) {
         int32_t width = layer->chunks - c < 4 ? layer->chunks - c : 4;
         switch (width) {
@@ -195,20 +215,7 @@ static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) 
         const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
         int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];                                                         \
         int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);                                    \
-        for (int32_t c = 0; c < layer->chunks;) {                                                                      \
-            int32_t width = layer->chunks - c < 8 ? layer->chunks - c : 8;                                             \
-            switch (width) {                                                                                           \
-            case 8: block_##SUFFIX(layer, c, values, offsets, n, out, 8); break;                                       \
-            case 7: block_##SUFFIX(layer, c, values, offsets, n, out, 7); break;                                       \
-            case 6: block_##SUFFIX(layer, c, values, offsets, n, out, 6); break;                                       \
-            case 5: block_##SUFFIX(layer, c, values, offsets, n, out, 5); break;                                       \
-            case 4: block_##SUFFIX(layer, c, values, offsets, n, out, 4); break;                                       \
-            case 3: block_##SUFFIX(layer, c, values, offsets, n, out, 3); break;                                       \
-            case 2: block_##SUFFIX(layer, c, values, offsets, n, out, 2); break;                                       \
-            default: block_##SUFFIX(layer, c, values, offsets, n, out, 1); break;                                      \
-            }                                                                                                          \
-            c += width;                                                                                                \
-        }                                                                                                              \
+        AQK_EACH_BLOCK(block_##SUFFIX, layer, values, offsets, n, out);                                                 \
     }
 
 AQK_DEFINE_256(avx2, "avx2", AQK_MADD_AVX2)
@@ -270,20 +277,7 @@ AQK_DEFINE_256(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VN
             offsets[n] = k * quad_stride;                                                                              \
             n += v != 0;                                                                                               \
         }                                                                                                              \
-        for (int32_t c = 0; c < layer->chunks;) {                                                                      \
-            int32_t width = layer->chunks - c < 8 ? layer->chunks - c : 8;                                             \
-            switch (width) {                                                                                           \
-            case 8: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 8); break;                                  \
-            case 7: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 7); break;                                  \
-            case 6: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 6); break;                                  \
-            case 5: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 5); break;                                  \
-            case 4: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 4); break;                                  \
-            case 3: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 3); break;                                  \
-            case 2: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 2); break;                                  \
-            default: quad_block_##SUFFIX(layer, c, values, offsets, n, out, 1); break;                                 \
-            }                                                                                                          \
-            c += width;                                                                                                \
-        }                                                                                                              \
+        AQK_EACH_BLOCK(quad_block_##SUFFIX, layer, values, offsets, n, out);                                            \
     }
 
 AQK_DEFINE_QUADS(avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
@@ -368,20 +362,7 @@ AQK_INLINE void block_neon(
 static void layer_neon(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
     int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];
     int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);
-    for (int32_t c = 0; c < layer->chunks;) {
-        int32_t width = layer->chunks - c < 8 ? layer->chunks - c : 8;
-        switch (width) {
-        case 8: block_neon(layer, c, values, offsets, n, out, 8); break;
-        case 7: block_neon(layer, c, values, offsets, n, out, 7); break;
-        case 6: block_neon(layer, c, values, offsets, n, out, 6); break;
-        case 5: block_neon(layer, c, values, offsets, n, out, 5); break;
-        case 4: block_neon(layer, c, values, offsets, n, out, 4); break;
-        case 3: block_neon(layer, c, values, offsets, n, out, 3); break;
-        case 2: block_neon(layer, c, values, offsets, n, out, 2); break;
-        default: block_neon(layer, c, values, offsets, n, out, 1); break;
-        }
-        c += width;
-    }
+        AQK_EACH_BLOCK(block_neon, layer, values, offsets, n, out);
 }
 
 static int32_t last_dot_neon(const int16_t *x, const int16_t *w, int32_t lanes) {
