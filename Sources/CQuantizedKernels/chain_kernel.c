@@ -3,7 +3,8 @@
 // (ReLU zeros add nothing; branch-free), then per block of output chunks acc = bias +
 // Σ pmaddwd(w pair column, broadcast pair) in registers, then the one-rounding ReLU
 // requantization max(0, x)·M0 + 2^30 + 2^(30+s) >> (31 + s) in unsigned 64-bit lanes, saturated
-// to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin).
+// to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin). The
+// input quantization is vectorized too on AVX2 and up.
 #include "aliquot_quantized_kernels.h"
 
 
@@ -99,6 +100,31 @@ static int32_t last_dot_scalar(const int16_t *x, const int16_t *w, int32_t lanes
 
 #if defined(__x86_64__)
 
+/// quantize_input eight lanes at a time (AVX2): the same float division, truncation, rounding
+/// step and clamps, so the same bits. Lanes past `count` are not read; they hold the zero point.
+__attribute__((always_inline, target("avx2"))) static inline void quantize_input_avx2(
+    const float *input, const aliquot_chain_input *p, int16_t *out) {
+    __m256 scale = _mm256_set1_ps(p->scale);
+    __m256 high = _mm256_set1_ps(65536.0f), low = _mm256_set1_ps(-65536.0f);
+    __m256 half = _mm256_set1_ps(0.5f), minus_half = _mm256_set1_ps(-0.5f);
+    __m256i zero_point = _mm256_set1_epi32(p->zero_point);
+    __m256i minimum = _mm256_set1_epi32(p->minimum), maximum = _mm256_set1_epi32(p->maximum);
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int32_t i = 0; i < p->count; i += 8) {
+        __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(p->count - i), lane);
+        __m256 x = _mm256_maskload_ps(input + i, present);
+        // min/max return their second operand when the first is NaN, as the scalar `a < b ? a : b`.
+        __m256 scaled = _mm256_max_ps(_mm256_min_ps(_mm256_div_ps(x, scale), high), low);
+        __m256i whole = _mm256_cvttps_epi32(scaled);
+        __m256 fraction = _mm256_sub_ps(scaled, _mm256_cvtepi32_ps(whole));
+        whole = _mm256_sub_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, half, _CMP_GE_OQ)));
+        whole = _mm256_add_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, minus_half, _CMP_LE_OQ)));
+        __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(whole, zero_point), minimum), maximum);
+        q = _mm256_and_si256(_mm256_sub_epi32(q, zero_point), present);
+        _mm_storeu_si128((__m128i *)(out + i), _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
+    }
+}
+
 AQK_INLINE __m128i requantize_sse2(__m128i acc, __m128i multiplier, __m128i rounding, __m128i shift) {
     __m128i positive = _mm_andnot_si128(_mm_srai_epi32(acc, 31), acc);
     __m128i even = _mm_srl_epi64(_mm_add_epi64(_mm_mul_epu32(positive, multiplier), rounding), shift);
@@ -163,15 +189,39 @@ static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) 
 #define AQK_MADD_AVX512VNNI(acc, w, x) _mm256_dpwssd_epi32(acc, w, x)
 
 #define AQK_DEFINE_256(SUFFIX, TARGET, MADD)                                                                          \
+    /* ReLU and the requantization of eight channels, even ones in the low halves of 64-bit */                         \
+    /* lanes shifted by `shift`, odd ones left in the high halves by shifting 32 less. */                               \
     __attribute__((always_inline, target(TARGET))) static inline __m256i requantize_##SUFFIX(                         \
-        __m256i acc, __m256i multiplier, __m256i rounding, __m128i shift) {                                            \
+        __m256i acc, __m256i multiplier, __m256i rounding, __m128i shift, __m128i odd_shift) {                         \
         __m256i positive = _mm256_max_epi32(acc, _mm256_setzero_si256());                                              \
         __m256i even = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epu32(positive, multiplier), rounding), shift);    \
         __m256i odd = _mm256_srl_epi64(                                                                                \
             _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(positive, 32), _mm256_srli_epi64(multiplier, 32)),    \
                              rounding),                                                                                \
-            shift);                                                                                                    \
-        return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);                                            \
+            odd_shift);                                                                                                \
+        return _mm256_blend_epi32(even, odd, 0xAA);                                                                    \
+    }                                                                                                                  \
+    /* The block's channels requantized and stored, two chunks per 256-bit store. */                                   \
+    __attribute__((always_inline, target(TARGET))) static inline void store_requantized_##SUFFIX(                      \
+        const aliquot_chain_layer *layer, int32_t c, const __m256i *acc, int16_t *out, const int width) {              \
+        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
+        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
+        __m128i odd_shift = _mm_cvtsi64_si128((long long)layer->shift - 32);                                           \
+        __m256i ceiling = _mm256_set1_epi16((short)layer->ceiling);                                                    \
+        int j = 0;                                                                                                     \
+        for (; j + 1 < width; j += 2) {                                                                                \
+            const int32_t *m = layer->multiplier + 8 * (c + j);                                                        \
+            __m256i q0 = requantize_##SUFFIX(acc[j], _mm256_loadu_si256((const __m256i *)m), rounding, shift, odd_shift); \
+            __m256i q1 = requantize_##SUFFIX(acc[j + 1], _mm256_loadu_si256((const __m256i *)(m + 8)), rounding, shift, odd_shift); \
+            __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));            \
+            _mm256_storeu_si256((__m256i *)(out + 8 * (c + j)), _mm256_min_epi16(packed, ceiling));                    \
+        }                                                                                                              \
+        if (j < width) {                                                                                               \
+            const int32_t *m = layer->multiplier + 8 * (c + j);                                                        \
+            __m256i q = requantize_##SUFFIX(acc[j], _mm256_loadu_si256((const __m256i *)m), rounding, shift, odd_shift); \
+            __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
+            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(packed, _mm256_castsi256_si128(ceiling)));  \
+        }                                                                                                              \
     }                                                                                                                  \
     /* `width` chunks of 8 channels (one ymm accumulator each) from chunk `c` on. */                                   \
     __attribute__((always_inline, target(TARGET))) static inline void block_##SUFFIX(                                  \
@@ -201,15 +251,7 @@ static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) 
                 acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w + 16 * j)), x);                           \
         }                                                                                                              \
         for (int j = 0; j < width; j++) acc[j] = _mm256_add_epi32(acc[j], odd[j]);                                     \
-        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
-        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
-        __m128i ceiling = _mm_set1_epi16((short)layer->ceiling);                                                       \
-        for (int j = 0; j < width; j++) {                                                                              \
-            __m256i m = _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * (c + j)));                        \
-            __m256i q = requantize_##SUFFIX(acc[j], m, rounding, shift);                                               \
-            __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
-            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(packed, ceiling));                          \
-        }                                                                                                              \
+        store_requantized_##SUFFIX(layer, c, acc, out, width);                                                         \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void layer_##SUFFIX(                                                        \
         const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
@@ -249,15 +291,8 @@ AQK_DEFINE_256(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VN
             const int8_t *w = base + offsets[k];                                                                       \
             for (int j = 0; j < width; j++) acc[j] = DPBUSD(acc[j], x, _mm256_loadu_si256((const __m256i *)(w + 32 * j))); \
         }                                                                                                              \
-        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
-        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
-        __m128i ceiling = _mm_set1_epi16((short)layer->ceiling);                                                       \
-        for (int j = 0; j < width; j++) {                                                                              \
-            __m256i m = _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * (c + j)));                        \
-            __m256i q = requantize_##SUFFIX(_mm256_add_epi32(acc[j], odd[j]), m, rounding, shift);                     \
-            __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
-            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(packed, ceiling));                          \
-        }                                                                                                              \
+        for (int j = 0; j < width; j++) acc[j] = _mm256_add_epi32(acc[j], odd[j]);                                     \
+        store_requantized_##SUFFIX(layer, c, acc, out, width);                                                         \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static void quad_layer_##SUFFIX(                                                   \
         const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
@@ -288,7 +323,7 @@ AQK_DEFINE_QUADS(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", _mm256_dpbusd_e
     __attribute__((target(TARGET))) static int32_t chain_##SUFFIX(                                                     \
         const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
         int32_t hidden_count, int16_t *const *activations, const int16_t *last_weights, int32_t last_bias) {           \
-        quantize_input(input, quantization, activations[0]);                                                           \
+        quantize_input_avx2(input, quantization, activations[0]);                                                           \
         for (int32_t l = 0; l < hidden_count; l++) {                                                                   \
             if (QUADS && layers[l].quad_weights)                                                                       \
                 quad_layer_##SUFFIX(&layers[l], activations[l], activations[l + 1]);                                   \

@@ -736,9 +736,20 @@ final class QuantizedChain {
         activationPointer.initialize(from: activations.map(\.pointer), count: activations.count)
         kernelLayers = .allocate(capacity: table.count)
         kernelLayers.initialize(from: zip(table, quadWeights).map { layer, quad in
-            aliquot_chain_layer(
+            // The kernel shifts by at least 32: (x·M0 + R) >> 31 is (x·2M0 + 2R) >> 32, and 2M0
+            // still fits the unsigned 32 bits the kernel reads.
+            var multiplier = layer.multiplier
+            var rounding = layer.rounding
+            var shift = layer.shift
+            if shift == 31 {
+                multiplier = buffer(layer.chunks * 8, Int32(0))
+                for o in 0..<layer.chunks * 8 { multiplier[o] = Int32(bitPattern: UInt32(layer.multiplier[o]) << 1) }
+                rounding <<= 1
+                shift = 32
+            }
+            return aliquot_chain_layer(
                 pairs: Int32(layer.pairs), chunks: Int32(layer.chunks), weights: layer.weights, bias: layer.bias,
-                multiplier: layer.multiplier, rounding: layer.rounding, shift: layer.shift, ceiling: layer.ceiling,
+                multiplier: multiplier, rounding: rounding, shift: shift, ceiling: layer.ceiling,
                 quad_weights: quad.weights.map { UnsafePointer($0) }, quads: Int32(quad.quads))
         }, count: table.count)
         usesKernel = zip(table, quadWeights).allSatisfy { $0.pairs <= Int(AQK_MAX_PAIRS) && $1.quads <= Int(AQK_MAX_PAIRS) }

@@ -24,12 +24,31 @@ struct QuantizedKernelTests {
         ],
     ]
 
+    /// `unshifted` moves every hidden layer's requantization to a right shift of 0 (the
+    /// multipliers shifted down instead): the case the kernel runs with doubled multipliers.
     @Test(arguments: [ActivationPrecision.int8, .narrowInt16], shapes.indices)
     func everyVariantMatchesTheIntegerReferenceBitForBit(precision: ActivationPrecision, shape: Int) throws {
+        try everyVariantMatchesTheIntegerReference(precision: precision, shape: shape, unshifted: false)
+    }
+
+    @Test(arguments: shapes.indices)
+    func everyVariantMatchesTheReferenceWithoutARightShift(shape: Int) throws {
+        try everyVariantMatchesTheIntegerReference(precision: .int8, shape: shape, unshifted: true)
+    }
+
+    func everyVariantMatchesTheIntegerReference(precision: ActivationPrecision, shape: Int, unshifted: Bool) throws {
         let variants = QuantizedChain.availableKernelVariants
         for seed in UInt64(1)...3 {
             let float = randomNetwork(seed: seed, shapes: Self.shapes[shape]).equalized(calibration: randomFeatures(rows: 100, seed: seed + 10))
-            let network = QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: seed + 20), precision: precision)
+            var network = QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: seed + 20), precision: precision)
+            if unshifted {
+                for l in network.layers.indices.dropLast() {
+                    let right = -network.layers[l].shift
+                    network.layers[l].multiplier = network.layers[l].multiplier.map { $0 >> right }
+                    network.layers[l].shift = 0
+                }
+                #expect(network.layers.dropLast().allSatisfy { $0.shift == 0 && $0.multiplier.contains { $0 > 0 } })
+            }
             // Inputs a little beyond the calibrated range too, so the clamps are exercised.
             var random = LearningRandom(seed: seed + 30)
             let rows = 40

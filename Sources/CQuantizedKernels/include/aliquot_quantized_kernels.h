@@ -20,10 +20,13 @@ typedef struct {
     int32_t chunks;
     const int16_t *weights;
     const int32_t *bias;
+    /// Read as unsigned 32-bit (M0, or 2·M0 when s = 0: see `shift`).
     const int32_t *multiplier;
-    /// reluRounding(rightShift: s) = 2^30 + (s > 0 ? 2^(30+s) : 0).
+    /// reluRounding(rightShift: s) = 2^30 + (s > 0 ? 2^(30+s) : 0), doubled when s = 0.
     uint64_t rounding;
-    /// 31 + s.
+    /// 31 + s, at least 32: a layer with s = 0 doubles its multipliers and rounding and shifts
+    /// by 32 (the same quotient), so the 256-bit kernels can leave odd channels in the high
+    /// halves of their 64-bit lanes with one shift.
     uint64_t shift;
     /// The highest (q - z) of the layer's output.
     int32_t ceiling;
