@@ -3,8 +3,9 @@
 // (ReLU zeros add nothing; branch-free), then per block of output chunks acc = bias +
 // Σ pmaddwd(w pair column, broadcast pair) in registers, then the one-rounding ReLU
 // requantization max(0, x)·M0 + 2^30 + 2^(30+s) >> (31 + s) in unsigned 64-bit lanes, saturated
-// to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin). The
-// input quantization is vectorized too on AVX2 and up.
+// to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin). On
+// AVX2 and up the input quantization is vectorized too, and the last layer's dot product is
+// taken from the last hidden layer's registers as they are stored.
 #include "aliquot_quantized_kernels.h"
 
 
@@ -17,26 +18,27 @@
 
 #define AQK_INLINE static inline __attribute__((always_inline))
 
-/// Runs BLOCK over a layer's chunks, eight at a time and then the rest, each width a constant so
-/// the block's accumulators stay in registers.
-#define AQK_EACH_BLOCK(BLOCK, layer, values, offsets, n, out)                                                         \
-    for (int32_t c = 0; c < (layer)->chunks;) {                                                                        \
-        int32_t width = (layer)->chunks - c < 8 ? (layer)->chunks - c : 8;                                             \
+/// Runs BLOCK(..., width) over `chunks` output chunks, up to MAX (at most 8) at a time, each
+/// width a constant so the block's accumulators stay in registers; the arguments may use `c`,
+/// the block's first chunk.
+#define AQK_EACH_BLOCK(BLOCK, MAX, chunks, ...)                                                                        \
+    for (int32_t c = 0; c < (chunks);) {                                                                               \
+        int32_t width = (chunks) - c < (MAX) ? (chunks) - c : (MAX);                                                   \
         switch (width) {                                                                                               \
-        case 8: BLOCK(layer, c, values, offsets, n, out, 8); break;                                                    \
-        case 7: BLOCK(layer, c, values, offsets, n, out, 7); break;                                                    \
-        case 6: BLOCK(layer, c, values, offsets, n, out, 6); break;                                                    \
-        case 5: BLOCK(layer, c, values, offsets, n, out, 5); break;                                                    \
-        case 4: BLOCK(layer, c, values, offsets, n, out, 4); break;                                                    \
-        case 3: BLOCK(layer, c, values, offsets, n, out, 3); break;                                                    \
-        case 2: BLOCK(layer, c, values, offsets, n, out, 2); break;                                                    \
-        default: BLOCK(layer, c, values, offsets, n, out, 1); break;                                                   \
+        case 8: BLOCK(__VA_ARGS__, 8); break;                                                                          \
+        case 7: BLOCK(__VA_ARGS__, 7); break;                                                                          \
+        case 6: BLOCK(__VA_ARGS__, 6); break;                                                                          \
+        case 5: BLOCK(__VA_ARGS__, 5); break;                                                                          \
+        case 4: BLOCK(__VA_ARGS__, 4); break;                                                                          \
+        case 3: BLOCK(__VA_ARGS__, 3); break;                                                                          \
+        case 2: BLOCK(__VA_ARGS__, 2); break;                                                                          \
+        default: BLOCK(__VA_ARGS__, 1); break;                                                                         \
         }                                                                                                              \
         c += width;                                                                                                    \
     }
 
-
-/// The nonzero input pairs of `x` (as one int32 each) and their weight offsets; returns how many.
+/// The nonzero input pairs of `x` (as one int32 each) and their weight columns' offsets in
+/// bytes (`pair_stride` bytes apart); returns how many.
 AQK_INLINE int gather_pairs(const int16_t *x, int32_t pairs, int32_t pair_stride, int32_t *values, int32_t *offsets) {
     int n = 0;
     for (int32_t p = 0; p < pairs; p++) {
@@ -138,12 +140,12 @@ AQK_INLINE __m128i requantize_sse2(__m128i acc, __m128i multiplier, __m128i roun
 AQK_INLINE void block_sse2(
     const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n, int16_t *out,
     const int width) {
-    __m128i acc[8];
+    __m128i acc[16];
     for (int j = 0; j < 2 * width; j++) acc[j] = _mm_loadu_si128((const __m128i *)(layer->bias + 8 * c + 4 * j));
     const int16_t *base = layer->weights + 16 * c;
     for (int k = 0; k < n; k++) {
         __m128i x = _mm_set1_epi32(values[k]);
-        const int16_t *w = base + offsets[k];
+        const int16_t *w = (const int16_t *)((const uint8_t *)base + offsets[k]);
         for (int j = 0; j < 2 * width; j++)
             acc[j] = _mm_add_epi32(acc[j], _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(w + 8 * j)), x));
     }
@@ -160,18 +162,9 @@ AQK_INLINE void block_sse2(
 
 static void layer_sse2(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
     int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];
-    int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);
-    // SSE2 blocks take at most four chunks, not the eight of AQK_EACH_BLOCK.
-    for (int32_t c = 0; c < layer->chunks;) {
-        int32_t width = layer->chunks - c < 4 ? layer->chunks - c : 4;
-        switch (width) {
-        case 4: block_sse2(layer, c, values, offsets, n, out, 4); break;
-        case 3: block_sse2(layer, c, values, offsets, n, out, 3); break;
-        case 2: block_sse2(layer, c, values, offsets, n, out, 2); break;
-        default: block_sse2(layer, c, values, offsets, n, out, 1); break;
-        }
-        c += width;
-    }
+    int n = gather_pairs(x, layer->pairs, layer->chunks * 32, values, offsets);
+    // SSE2 blocks take at most four chunks (eight xmm accumulators).
+    AQK_EACH_BLOCK(block_sse2, 4, layer->chunks, layer, c, values, offsets, n, out);
 }
 
 static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) {
@@ -183,173 +176,146 @@ static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) 
     return _mm_cvtsi128_si32(dot);
 }
 
-/// The 256-bit kernels differ only in the multiply-add: vpmaddwd + vpaddd, or VNNI's vpdpwssd.
+/// The 256-bit kernels differ only in the multiply-adds: pairs by vpmaddwd + vpaddd or VNNI's
+/// vpdpwssd; quads (unsigned 8-bit inputs times signed 8-bit weights, half the instructions of
+/// the 16-bit pairs; products and sums exact, so the same bits) by VNNI's vpdpbusd.
 #define AQK_MADD_AVX2(acc, w, x) _mm256_add_epi32(acc, _mm256_madd_epi16(w, x))
 #define AQK_MADD_AVXVNNI(acc, w, x) _mm256_dpwssd_avx_epi32(acc, w, x)
 #define AQK_MADD_AVX512VNNI(acc, w, x) _mm256_dpwssd_epi32(acc, w, x)
+#define AQK_QUAD_AVXVNNI(acc, w, x) _mm256_dpbusd_avx_epi32(acc, x, w)
+#define AQK_QUAD_AVX512VNNI(acc, w, x) _mm256_dpbusd_epi32(acc, x, w)
 
-#define AQK_DEFINE_256(SUFFIX, TARGET, MADD)                                                                          \
-    /* ReLU and the requantization of eight channels, even ones in the low halves of 64-bit */                         \
-    /* lanes shifted by `shift`, odd ones left in the high halves by shifting 32 less. */                               \
-    __attribute__((always_inline, target(TARGET))) static inline __m256i requantize_##SUFFIX(                         \
-        __m256i acc, __m256i multiplier, __m256i rounding, __m128i shift, __m128i odd_shift) {                         \
-        __m256i positive = _mm256_max_epi32(acc, _mm256_setzero_si256());                                              \
-        __m256i even = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epu32(positive, multiplier), rounding), shift);    \
-        __m256i odd = _mm256_srl_epi64(                                                                                \
-            _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(positive, 32), _mm256_srli_epi64(multiplier, 32)),    \
-                             rounding),                                                                                \
-            odd_shift);                                                                                                \
-        return _mm256_blend_epi32(even, odd, 0xAA);                                                                    \
-    }                                                                                                                  \
-    /* The block's channels requantized and stored, two chunks per 256-bit store. */                                   \
-    __attribute__((always_inline, target(TARGET))) static inline void store_requantized_##SUFFIX(                      \
-        const aliquot_chain_layer *layer, int32_t c, const __m256i *acc, int16_t *out, const int width) {              \
+/// ReLU and the requantization of eight channels: even ones in the low halves of 64-bit lanes
+/// shifted by `shift`, odd ones left in the high halves by shifting 32 less (shift >= 32).
+__attribute__((always_inline, target("avx2"))) static inline __m256i requantize_256(
+    __m256i acc, __m256i multiplier, __m256i rounding, __m128i shift, __m128i odd_shift) {
+    __m256i positive = _mm256_max_epi32(acc, _mm256_setzero_si256());
+    __m256i even = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epu32(positive, multiplier), rounding), shift);
+    __m256i odd = _mm256_srl_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(positive, 32), _mm256_srli_epi64(multiplier, 32)), rounding),
+        odd_shift);
+    return _mm256_blend_epi32(even, odd, 0xAA);
+}
+
+/// A block of `width` chunks (8 channels, one ymm accumulator each) from chunk `c` on, for input
+/// pairs (16-bit weights, MADD) or quads (8-bit weights, the quad multiply-add): either way a
+/// chunk's weights for one input group are 32 bytes, `offsets` in bytes. Two accumulator sets
+/// (even and odd groups) overlap the multiply-add latency; wrapping int32 sums do not depend on
+/// the order. The channels are requantized and stored two chunks per 256-bit store; on the last
+/// hidden layer (`last_weights` given) they are multiplied into `dot` right there.
+#define AQK_DEFINE_BLOCK_256(NAME, TARGET, MADD, LAST_MADD)                                                           \
+    __attribute__((always_inline, target(TARGET))) static inline void NAME(                                            \
+        const aliquot_chain_layer *layer, const uint8_t *weights, int32_t c, const int32_t *values,                   \
+        const int32_t *offsets, int n, int16_t *out, const int16_t *_Nullable last_weights, __m256i *dot,             \
+        const int width) {                                                                                             \
+        __m256i acc[8], odd[8];                                                                                        \
+        for (int j = 0; j < width; j++) {                                                                              \
+            acc[j] = _mm256_loadu_si256((const __m256i *)(layer->bias + 8 * (c + j)));                                 \
+            odd[j] = _mm256_setzero_si256();                                                                           \
+        }                                                                                                              \
+        const uint8_t *base = weights + 32 * c;                                                                        \
+        int k = 0;                                                                                                     \
+        for (; k + 1 < n; k += 2) {                                                                                    \
+            __m256i x0 = _mm256_set1_epi32(values[k]), x1 = _mm256_set1_epi32(values[k + 1]);                          \
+            const uint8_t *w0 = base + offsets[k], *w1 = base + offsets[k + 1];                                        \
+            for (int j = 0; j < width; j++) {                                                                          \
+                acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w0 + 32 * j)), x0);                         \
+                odd[j] = MADD(odd[j], _mm256_loadu_si256((const __m256i *)(w1 + 32 * j)), x1);                         \
+            }                                                                                                          \
+        }                                                                                                              \
+        if (k < n) {                                                                                                   \
+            __m256i x = _mm256_set1_epi32(values[k]);                                                                  \
+            const uint8_t *w = base + offsets[k];                                                                      \
+            for (int j = 0; j < width; j++) acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w + 32 * j)), x); \
+        }                                                                                                              \
         __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
         __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
         __m128i odd_shift = _mm_cvtsi64_si128((long long)layer->shift - 32);                                           \
         __m256i ceiling = _mm256_set1_epi16((short)layer->ceiling);                                                    \
+        const int32_t *m = layer->multiplier + 8 * c;                                                                  \
         int j = 0;                                                                                                     \
         for (; j + 1 < width; j += 2) {                                                                                \
-            const int32_t *m = layer->multiplier + 8 * (c + j);                                                        \
-            __m256i q0 = requantize_##SUFFIX(acc[j], _mm256_loadu_si256((const __m256i *)m), rounding, shift, odd_shift); \
-            __m256i q1 = requantize_##SUFFIX(acc[j + 1], _mm256_loadu_si256((const __m256i *)(m + 8)), rounding, shift, odd_shift); \
+            __m256i q0 = requantize_256(_mm256_add_epi32(acc[j], odd[j]), _mm256_loadu_si256((const __m256i *)(m + 8 * j)), \
+                                        rounding, shift, odd_shift);                                                   \
+            __m256i q1 = requantize_256(_mm256_add_epi32(acc[j + 1], odd[j + 1]),                                      \
+                                        _mm256_loadu_si256((const __m256i *)(m + 8 * j + 8)), rounding, shift, odd_shift); \
             __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));            \
-            _mm256_storeu_si256((__m256i *)(out + 8 * (c + j)), _mm256_min_epi16(packed, ceiling));                    \
+            packed = _mm256_min_epi16(packed, ceiling);                                                                \
+            _mm256_storeu_si256((__m256i *)(out + 8 * (c + j)), packed);                                               \
+            if (last_weights)                                                                                          \
+                *dot = LAST_MADD(*dot, _mm256_loadu_si256((const __m256i *)(last_weights + 8 * (c + j))), packed);     \
         }                                                                                                              \
         if (j < width) {                                                                                               \
-            const int32_t *m = layer->multiplier + 8 * (c + j);                                                        \
-            __m256i q = requantize_##SUFFIX(acc[j], _mm256_loadu_si256((const __m256i *)m), rounding, shift, odd_shift); \
+            __m256i q = requantize_256(_mm256_add_epi32(acc[j], odd[j]), _mm256_loadu_si256((const __m256i *)(m + 8 * j)), \
+                                       rounding, shift, odd_shift);                                                    \
             __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
-            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), _mm_min_epi16(packed, _mm256_castsi256_si128(ceiling)));  \
+            packed = _mm_min_epi16(packed, _mm256_castsi256_si128(ceiling));                                           \
+            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), packed);                                                  \
+            if (last_weights)                                                                                          \
+                *dot = _mm256_add_epi32(                                                                               \
+                    *dot, _mm256_zextsi128_si256(                                                                      \
+                              _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(last_weights + 8 * (c + j))), packed))); \
         }                                                                                                              \
-    }                                                                                                                  \
-    /* `width` chunks of 8 channels (one ymm accumulator each) from chunk `c` on. */                                   \
-    __attribute__((always_inline, target(TARGET))) static inline void block_##SUFFIX(                                  \
-        const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n,            \
-        int16_t *out, const int width) {                                                                               \
-        /* Two accumulator sets (even and odd pairs), so the multiply-add latency overlaps; */                         \
-        /* wrapping int32 sums do not depend on the order. */                                                          \
-        __m256i acc[8], odd[8];                                                                                        \
-        for (int j = 0; j < width; j++) {                                                                              \
-            acc[j] = _mm256_loadu_si256((const __m256i *)(layer->bias + 8 * (c + j)));                                 \
-            odd[j] = _mm256_setzero_si256();                                                                           \
-        }                                                                                                              \
-        const int16_t *base = layer->weights + 16 * c;                                                                 \
-        int k = 0;                                                                                                     \
-        for (; k + 1 < n; k += 2) {                                                                                    \
-            __m256i x0 = _mm256_set1_epi32(values[k]), x1 = _mm256_set1_epi32(values[k + 1]);                          \
-            const int16_t *w0 = base + offsets[k], *w1 = base + offsets[k + 1];                                        \
-            for (int j = 0; j < width; j++) {                                                                          \
-                acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w0 + 16 * j)), x0);                         \
-                odd[j] = MADD(odd[j], _mm256_loadu_si256((const __m256i *)(w1 + 16 * j)), x1);                         \
-            }                                                                                                          \
-        }                                                                                                              \
-        if (k < n) {                                                                                                   \
-            __m256i x = _mm256_set1_epi32(values[k]);                                                                  \
-            const int16_t *w = base + offsets[k];                                                                      \
-            for (int j = 0; j < width; j++)                                                                            \
-                acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w + 16 * j)), x);                           \
-        }                                                                                                              \
-        for (int j = 0; j < width; j++) acc[j] = _mm256_add_epi32(acc[j], odd[j]);                                     \
-        store_requantized_##SUFFIX(layer, c, acc, out, width);                                                         \
-    }                                                                                                                  \
+    }
+
+/// One hidden layer on 256-bit vectors: its nonzero pairs, or with QUADS and quad weights its
+/// nonzero quads (the inputs as bytes, all within 0...255), then its chunks in blocks of up to 8.
+#define AQK_DEFINE_LAYER_256(SUFFIX, TARGET, MADD, QUADS, QUAD_MADD)                                                  \
+    AQK_DEFINE_BLOCK_256(pair_block_##SUFFIX, TARGET, MADD, MADD)                                                     \
+    AQK_DEFINE_BLOCK_256(quad_block_##SUFFIX, TARGET, QUAD_MADD, MADD)                                                \
     __attribute__((target(TARGET))) static void layer_##SUFFIX(                                                        \
-        const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
+        const aliquot_chain_layer *layer, const int16_t *x, int16_t *out, const int16_t *_Nullable last_weights,       \
+        __m256i *dot) {                                                                                                \
         int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];                                                         \
-        int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);                                    \
-        AQK_EACH_BLOCK(block_##SUFFIX, layer, values, offsets, n, out);                                                 \
-    }
-
-AQK_DEFINE_256(avx2, "avx2", AQK_MADD_AVX2)
-AQK_DEFINE_256(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI)
-AQK_DEFINE_256(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI)
-
-/// A layer whose inputs are all in 0...255 on VNNI: vpdpbusd multiplies four unsigned 8-bit
-/// inputs by four signed 8-bit weights into each of 8 channels (half the instructions of the
-/// 16-bit pairs; products and sums are exact, so the result is the same bit for bit).
-#define AQK_DEFINE_QUADS(SUFFIX, TARGET, DPBUSD)                                                                      \
-    __attribute__((always_inline, target(TARGET))) static inline void quad_block_##SUFFIX(                             \
-        const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n,            \
-        int16_t *out, const int width) {                                                                               \
-        __m256i acc[8], odd[8];                                                                                        \
-        for (int j = 0; j < width; j++) {                                                                              \
-            acc[j] = _mm256_loadu_si256((const __m256i *)(layer->bias + 8 * (c + j)));                                 \
-            odd[j] = _mm256_setzero_si256();                                                                           \
-        }                                                                                                              \
-        const int8_t *base = layer->quad_weights + 32 * c;                                                             \
-        int k = 0;                                                                                                     \
-        for (; k + 1 < n; k += 2) {                                                                                    \
-            __m256i x0 = _mm256_set1_epi32(values[k]), x1 = _mm256_set1_epi32(values[k + 1]);                          \
-            const int8_t *w0 = base + offsets[k], *w1 = base + offsets[k + 1];                                         \
-            for (int j = 0; j < width; j++) {                                                                          \
-                acc[j] = DPBUSD(acc[j], x0, _mm256_loadu_si256((const __m256i *)(w0 + 32 * j)));                       \
-                odd[j] = DPBUSD(odd[j], x1, _mm256_loadu_si256((const __m256i *)(w1 + 32 * j)));                       \
+        int32_t stride = layer->chunks * 32;                                                                           \
+        if (QUADS && layer->quad_weights) {                                                                            \
+            uint8_t bytes[4 * AQK_MAX_PAIRS];                                                                          \
+            for (int32_t i = 0; i < 4 * layer->quads; i += 16)                                                         \
+                _mm_storeu_si128((__m128i *)(bytes + i),                                                               \
+                                 _mm_packus_epi16(_mm_loadu_si128((const __m128i *)(x + i)),                           \
+                                                  _mm_loadu_si128((const __m128i *)(x + i + 8))));                     \
+            int n = 0;                                                                                                 \
+            for (int32_t k = 0; k < layer->quads; k++) {                                                               \
+                int32_t v;                                                                                             \
+                __builtin_memcpy(&v, bytes + 4 * k, sizeof v);                                                         \
+                values[n] = v;                                                                                         \
+                offsets[n] = k * stride;                                                                               \
+                n += v != 0;                                                                                           \
             }                                                                                                          \
+            const uint8_t *weights = (const uint8_t *)layer->quad_weights;                                             \
+            AQK_EACH_BLOCK(quad_block_##SUFFIX, 8, layer->chunks, layer, weights, c, values, offsets, n, out,          \
+                           last_weights, dot);                                                                         \
+        } else {                                                                                                       \
+            int n = gather_pairs(x, layer->pairs, stride, values, offsets);                                            \
+            const uint8_t *weights = (const uint8_t *)layer->weights;                                                  \
+            AQK_EACH_BLOCK(pair_block_##SUFFIX, 8, layer->chunks, layer, weights, c, values, offsets, n, out,          \
+                           last_weights, dot);                                                                         \
         }                                                                                                              \
-        if (k < n) {                                                                                                   \
-            __m256i x = _mm256_set1_epi32(values[k]);                                                                  \
-            const int8_t *w = base + offsets[k];                                                                       \
-            for (int j = 0; j < width; j++) acc[j] = DPBUSD(acc[j], x, _mm256_loadu_si256((const __m256i *)(w + 32 * j))); \
-        }                                                                                                              \
-        for (int j = 0; j < width; j++) acc[j] = _mm256_add_epi32(acc[j], odd[j]);                                     \
-        store_requantized_##SUFFIX(layer, c, acc, out, width);                                                         \
-    }                                                                                                                  \
-    __attribute__((target(TARGET))) static void quad_layer_##SUFFIX(                                                   \
-        const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {                                            \
-        /* The inputs as bytes (all within 0...255), then the nonzero quads. */                                        \
-        uint8_t bytes[4 * AQK_MAX_PAIRS];                                                                              \
-        int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];                                                         \
-        for (int32_t i = 0; i < 4 * layer->quads; i += 16)                                                             \
-            _mm_storeu_si128((__m128i *)(bytes + i),                                                                   \
-                             _mm_packus_epi16(_mm_loadu_si128((const __m128i *)(x + i)),                               \
-                                              _mm_loadu_si128((const __m128i *)(x + i + 8))));                         \
-        int n = 0;                                                                                                     \
-        int32_t quad_stride = layer->chunks * 32;                                                                      \
-        for (int32_t k = 0; k < layer->quads; k++) {                                                                   \
-            int32_t v;                                                                                                 \
-            __builtin_memcpy(&v, bytes + 4 * k, sizeof v);                                                             \
-            values[n] = v;                                                                                             \
-            offsets[n] = k * quad_stride;                                                                              \
-            n += v != 0;                                                                                               \
-        }                                                                                                              \
-        AQK_EACH_BLOCK(quad_block_##SUFFIX, layer, values, offsets, n, out);                                            \
     }
 
-AQK_DEFINE_QUADS(avxvnni, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
-AQK_DEFINE_QUADS(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", _mm256_dpbusd_epi32)
+AQK_DEFINE_LAYER_256(avx2, "avx2", AQK_MADD_AVX2, 0, AQK_MADD_AVX2)
+AQK_DEFINE_LAYER_256(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, 1, AQK_QUAD_AVXVNNI)
+AQK_DEFINE_LAYER_256(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI, 1, AQK_QUAD_AVX512VNNI)
 
-/// The whole row: input quantization, the hidden layers (quads where laid out, with VNNI), the last dot product.
-#define AQK_DEFINE_CHAIN(SUFFIX, TARGET, MADD, QUADS)                                                                 \
+/// The whole row: input quantization, the hidden layers, the last layer's dot product folded
+/// into the last hidden one.
+#define AQK_DEFINE_CHAIN(SUFFIX, TARGET)                                                                              \
     __attribute__((target(TARGET))) static int32_t chain_##SUFFIX(                                                     \
         const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
         int32_t hidden_count, int16_t *const *activations, const int16_t *last_weights, int32_t last_bias) {           \
-        quantize_input_avx2(input, quantization, activations[0]);                                                           \
-        for (int32_t l = 0; l < hidden_count; l++) {                                                                   \
-            if (QUADS && layers[l].quad_weights)                                                                       \
-                quad_layer_##SUFFIX(&layers[l], activations[l], activations[l + 1]);                                   \
-            else                                                                                                       \
-                layer_##SUFFIX(&layers[l], activations[l], activations[l + 1]);                                        \
-        }                                                                                                              \
-        const int16_t *x = activations[hidden_count];                                                                  \
-        int32_t lanes = layers[hidden_count - 1].chunks * 8;                                                           \
+        quantize_input_avx2(input, quantization, activations[0]);                                                      \
         __m256i dot = _mm256_setzero_si256();                                                                          \
-        int32_t i = 0;                                                                                                 \
-        for (; i + 16 <= lanes; i += 16)                                                                               \
-            dot = MADD(dot, _mm256_loadu_si256((const __m256i *)(last_weights + i)),                                   \
-                       _mm256_loadu_si256((const __m256i *)(x + i)));                                                  \
+        for (int32_t l = 0; l < hidden_count; l++)                                                                     \
+            layer_##SUFFIX(&layers[l], activations[l], activations[l + 1], l == hidden_count - 1 ? last_weights : NULL, &dot); \
         __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(dot), _mm256_extracti128_si256(dot, 1));                    \
-        if (i < lanes)                                                                                                 \
-            sum = _mm_add_epi32(sum, _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(last_weights + i)),              \
-                                                    _mm_loadu_si128((const __m128i *)(x + i))));                       \
         sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));                                     \
         sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));                                     \
         return (int32_t)((uint32_t)_mm_cvtsi128_si32(sum) + (uint32_t)last_bias);                                      \
     }
 
-#define quad_layer_avx2 layer_avx2
-AQK_DEFINE_CHAIN(avx2, "avx2", AQK_MADD_AVX2, 0)
-AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, 1)
-AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI, 1)
+AQK_DEFINE_CHAIN(avx2, "avx2")
+AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni")
+AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni")
 
 #endif
 
@@ -380,7 +346,7 @@ AQK_INLINE void block_neon(
     const int16_t *base = layer->weights + 16 * c;
     for (int k = 0; k < n; k++) {
         int16x8_t x = vreinterpretq_s16_s32(vdupq_n_s32(values[k]));
-        const int16_t *w = base + offsets[k];
+        const int16_t *w = (const int16_t *)((const uint8_t *)base + offsets[k]);
         for (int j = 0; j < 2 * width; j++) acc[j] = madd_neon(acc[j], vld1q_s16(w + 8 * j), x);
     }
     uint64x2_t rounding = vdupq_n_u64(layer->rounding);
@@ -396,8 +362,8 @@ AQK_INLINE void block_neon(
 
 static void layer_neon(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
     int32_t values[AQK_MAX_PAIRS], offsets[AQK_MAX_PAIRS];
-    int n = gather_pairs(x, layer->pairs, layer->chunks * 16, values, offsets);
-        AQK_EACH_BLOCK(block_neon, layer, values, offsets, n, out);
+    int n = gather_pairs(x, layer->pairs, layer->chunks * 32, values, offsets);
+    AQK_EACH_BLOCK(block_neon, 8, layer->chunks, layer, c, values, offsets, n, out);
 }
 
 static int32_t last_dot_neon(const int16_t *x, const int16_t *w, int32_t lanes) {
