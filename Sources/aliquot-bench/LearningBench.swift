@@ -80,11 +80,14 @@ func runLearningBenchmarks() {
         features.values.withUnsafeBufferPointer { values in
             let base = values.baseAddress!
             var sink: Float = 0
-            let floatTimes = learningBenchTimes(iterations: 200_000) { k in sink += floatEngine.predictOne(base + (k % 4096) * 5) }
-            let int8Times = learningBenchTimes(iterations: 200_000) { k in sink += int8Engine.predictOne(base + (k % 4096) * 5) }
-            // Each call above is timed alone, so each sample also holds one clock reading; this is
-            // that reading's own cost (an empty interval), the same for both paths.
-            let clockTimes = learningBenchTimes(iterations: 200_000) { _ in }
+            // Float, int8 and an empty interval take turns in blocks of 10 000 calls, so a change
+            // in the machine's load (it is shared) falls on all three alike. Each call is timed
+            // alone, so each sample also holds one clock reading: the empty interval is that
+            // reading's own cost.
+            let (floatTimes, int8Times, clockTimes) = learningBenchInterleavedTimes(
+                { k in sink += floatEngine.predictOne(base + (k % 4096) * 5) },
+                { k in sink += int8Engine.predictOne(base + (k % 4096) * 5) },
+                { _ in })
             rows.append(LearningBenchRow(name: "single pass, float, p50", value: floatTimes.p50, unit: "ns"))
             rows.append(LearningBenchRow(name: "single pass, float, p99", value: floatTimes.p99, unit: "ns"))
             rows.append(LearningBenchRow(name: "single pass, int8 (\(int8Engine.singleRowKernel)), p50", value: int8Times.p50, unit: "ns"))
@@ -96,8 +99,9 @@ func runLearningBenchmarks() {
                 unit: "x"))
             // Runs of 64 calls timed together, each call's row chosen by the previous output, so
             // the calls cannot overlap: the latency of one pass without the clock in it.
-            let floatRuns = learningBenchDependentRuns { k, previous in floatEngine.predictOne(base + ((k + Int(previous.bitPattern & 1)) % 4096) * 5) }
-            let int8Runs = learningBenchDependentRuns { k, previous in int8Engine.predictOne(base + ((k + Int(previous.bitPattern & 1)) % 4096) * 5) }
+            let (floatRuns, int8Runs) = learningBenchDependentRuns(
+                { k, previous in floatEngine.predictOne(base + ((k + Int(previous.bitPattern & 1)) % 4096) * 5) },
+                { k, previous in int8Engine.predictOne(base + ((k + Int(previous.bitPattern & 1)) % 4096) * 5) })
             rows.append(LearningBenchRow(name: "single pass in runs of 64 dependent calls, float, p50", value: floatRuns.p50, unit: "ns"))
             rows.append(LearningBenchRow(name: "single pass in runs of 64 dependent calls, float, p99", value: floatRuns.p99, unit: "ns"))
             rows.append(LearningBenchRow(name: "single pass in runs of 64 dependent calls, int8, p50", value: int8Runs.p50, unit: "ns"))
@@ -183,34 +187,81 @@ private func learningBenchCPUTime() -> Int64 {
 }
 
 /// p50 and p99 of `iterations` calls timed one at a time, after a warm-up.
-private func learningBenchTimes(iterations: Int, _ body: (Int) -> Void) -> (p50: Double, p99: Double) {
+private func learningBenchTimes(iterations: Int, _ body: (Int) -> Void) -> LearningBenchPercentiles {
     for k in 0..<min(1000, iterations) { body(k) }
-    var samples = [Int64](repeating: 0, count: iterations)
+    var samples = [Double](repeating: 0, count: iterations)
     for k in 0..<iterations {
         let start = learningBenchNow()
         body(k)
-        samples[k] = learningBenchNow() - start
+        samples[k] = Double(learningBenchNow() - start)
     }
-    samples.sort()
-    return (Double(samples[iterations / 2]), Double(samples[min(iterations - 1, iterations * 99 / 100)]))
+    return LearningBenchPercentiles(samples)
 }
 
-/// p50 and p99 of the mean call time in 5 000 runs of 64 calls each timed as one, after a
-/// warm-up; `body(k, previous)` gets the call's index and the previous call's output.
-private func learningBenchDependentRuns(_ body: (Int, Float) -> Float) -> (p50: Double, p99: Double) {
+/// p50 and p99 of each body's calls, timed one at a time, the three taking turns in 20 blocks
+/// of 10 000 calls each, after a warm-up. (Plain closure parameters, so each is inlined into its
+/// loop as the single-body timing's is.)
+private func learningBenchInterleavedTimes(
+    _ first: (Int) -> Void, _ second: (Int) -> Void, _ third: (Int) -> Void
+) -> (LearningBenchPercentiles, LearningBenchPercentiles, LearningBenchPercentiles) {
+    let callsPerBlock = 10_000
+    let blocks = 20
+    for k in 0..<1000 {
+        first(k)
+        second(k)
+        third(k)
+    }
+    var samples = [[Int64]](repeating: [Int64](repeating: 0, count: callsPerBlock * blocks), count: 3)
+    for block in 0..<blocks {
+        for index in 0..<3 {
+            let body = index == 0 ? first : index == 1 ? second : third
+            samples[index].withUnsafeMutableBufferPointer { times in
+                for call in 0..<callsPerBlock {
+                    let k = block * callsPerBlock + call
+                    let start = learningBenchNow()
+                    body(k)
+                    times[k] = learningBenchNow() - start
+                }
+            }
+        }
+    }
+    let percentiles = samples.map { LearningBenchPercentiles($0.map(Double.init)) }
+    return (percentiles[0], percentiles[1], percentiles[2])
+}
+
+/// For both bodies, p50 and p99 of the mean call time in 5 000 runs of 64 calls each timed as
+/// one (the two taking turns run by run), after a warm-up; `body(k, previous)` gets the call's
+/// index and the previous call's output.
+private func learningBenchDependentRuns(
+    _ first: (Int, Float) -> Float, _ second: (Int, Float) -> Float
+) -> (LearningBenchPercentiles, LearningBenchPercentiles) {
     let runs = 5_000
     let length = 64
     var previous: Float = 0
-    for k in 0..<1000 { previous = body(k, previous) }
-    var samples = [Double](repeating: 0, count: runs)
+    for k in 0..<1000 { previous = second(k, first(k, previous)) }
+    var samples = [[Double]](repeating: [Double](repeating: 0, count: runs), count: 2)
     for run in 0..<runs {
-        let start = learningBenchNow()
-        for k in 0..<length { previous = body(run * length + k, previous) }
-        samples[run] = Double(learningBenchNow() - start) / Double(length)
+        for index in 0..<2 {
+            let body = index == 0 ? first : second
+            let start = learningBenchNow()
+            for k in 0..<length { previous = body(run * length + k, previous) }
+            samples[index][run] = Double(learningBenchNow() - start) / Double(length)
+        }
     }
     if previous.isNaN { print("") }
-    samples.sort()
-    return (samples[runs / 2], samples[runs * 99 / 100])
+    return (LearningBenchPercentiles(samples[0]), LearningBenchPercentiles(samples[1]))
+}
+
+/// The median and 99th percentile of some timings.
+private struct LearningBenchPercentiles {
+    var p50: Double
+    var p99: Double
+
+    init(_ samples: [Double]) {
+        let sorted = samples.sorted()
+        p50 = sorted[sorted.count / 2]
+        p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
+    }
 }
 
 private func learningBenchFormat(_ value: Double) -> String {
