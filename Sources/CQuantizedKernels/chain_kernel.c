@@ -5,7 +5,8 @@
 // requantization max(0, x)·M0 + 2^30 + 2^(30+s) >> (31 + s) in unsigned 64-bit lanes, saturated
 // to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin). On
 // AVX2 and up the input quantization is vectorized too, and the last layer's dot product is
-// taken from the last hidden layer's registers as they are stored.
+// taken from the last hidden layer's registers as they are stored. On VNNI the published shape
+// runs fused, layer into layer through registers (fused_*).
 #include "aliquot_quantized_kernels.h"
 
 
@@ -104,27 +105,30 @@ static int32_t last_dot_scalar(const int16_t *x, const int16_t *w, int32_t lanes
 
 /// quantize_input eight lanes at a time (AVX2): the same float division, truncation, rounding
 /// step and clamps, so the same bits. Lanes past `count` are not read; they hold the zero point.
+__attribute__((always_inline, target("avx2"))) static inline __m128i quantize_eight_avx2(
+    const float *input, int32_t count, const aliquot_chain_input *p) {
+    __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    __m256 x = _mm256_maskload_ps(input, present);
+    // min/max return their second operand when the first is NaN, as the scalar `a < b ? a : b`.
+    __m256 scaled = _mm256_max_ps(_mm256_min_ps(_mm256_div_ps(x, _mm256_set1_ps(p->scale)), _mm256_set1_ps(65536.0f)),
+                                  _mm256_set1_ps(-65536.0f));
+    __m256i whole = _mm256_cvttps_epi32(scaled);
+    __m256 fraction = _mm256_sub_ps(scaled, _mm256_cvtepi32_ps(whole));
+    whole = _mm256_sub_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, _mm256_set1_ps(0.5f), _CMP_GE_OQ)));
+    whole = _mm256_add_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, _mm256_set1_ps(-0.5f), _CMP_LE_OQ)));
+    __m256i zero_point = _mm256_set1_epi32(p->zero_point);
+    __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(whole, zero_point), _mm256_set1_epi32(p->minimum)),
+                                 _mm256_set1_epi32(p->maximum));
+    q = _mm256_and_si256(_mm256_sub_epi32(q, zero_point), present);
+    return _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+}
+
+/// quantize_input eight lanes at a time (AVX2): the same float division, truncation, rounding
+/// step and clamps, so the same bits. Lanes past `count` are not read; they hold zero.
 __attribute__((always_inline, target("avx2"))) static inline void quantize_input_avx2(
     const float *input, const aliquot_chain_input *p, int16_t *out) {
-    __m256 scale = _mm256_set1_ps(p->scale);
-    __m256 high = _mm256_set1_ps(65536.0f), low = _mm256_set1_ps(-65536.0f);
-    __m256 half = _mm256_set1_ps(0.5f), minus_half = _mm256_set1_ps(-0.5f);
-    __m256i zero_point = _mm256_set1_epi32(p->zero_point);
-    __m256i minimum = _mm256_set1_epi32(p->minimum), maximum = _mm256_set1_epi32(p->maximum);
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int32_t i = 0; i < p->count; i += 8) {
-        __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(p->count - i), lane);
-        __m256 x = _mm256_maskload_ps(input + i, present);
-        // min/max return their second operand when the first is NaN, as the scalar `a < b ? a : b`.
-        __m256 scaled = _mm256_max_ps(_mm256_min_ps(_mm256_div_ps(x, scale), high), low);
-        __m256i whole = _mm256_cvttps_epi32(scaled);
-        __m256 fraction = _mm256_sub_ps(scaled, _mm256_cvtepi32_ps(whole));
-        whole = _mm256_sub_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, half, _CMP_GE_OQ)));
-        whole = _mm256_add_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, minus_half, _CMP_LE_OQ)));
-        __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(whole, zero_point), minimum), maximum);
-        q = _mm256_and_si256(_mm256_sub_epi32(q, zero_point), present);
-        _mm_storeu_si128((__m128i *)(out + i), _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)));
-    }
+    for (int32_t i = 0; i < p->count; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), quantize_eight_avx2(input + i, p->count - i, p));
 }
 
 AQK_INLINE __m128i requantize_sse2(__m128i acc, __m128i multiplier, __m128i rounding, __m128i shift) {
@@ -317,6 +321,112 @@ AQK_DEFINE_CHAIN(avx2, "avx2")
 AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni")
 AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni")
 
+/// Whether the chain has the published shape the fused VNNI kernel takes: at most 8 inputs
+/// (one chunk of pairs), then two quad layers of at most 8 chunks each, the second's quads all
+/// coming from the first's outputs.
+static int fused_fits(const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count) {
+    return hidden_count == 3 && quantization->count <= 8 && layers[0].chunks == 1 && layers[0].pairs <= 4 &&
+           layers[1].quad_weights && layers[1].quads <= 2 && layers[1].chunks <= 8 && layers[2].quad_weights &&
+           layers[2].quads <= 2 * layers[1].chunks && layers[2].chunks <= 8;
+}
+
+/// The published shape in one pass through registers (VNNI). Each layer-1 chunk, once
+/// requantized to eight bytes, is at once two quads of layer 2's inputs and is multiplied into
+/// all of layer 2's accumulators, so the layers overlap instead of waiting for each other
+/// through memory; layer 2's channels go into the last dot product as they are requantized.
+/// Zero inputs are multiplied like the others (the sums are the same): no gathering, no
+/// data-dependent branches. The same integer arithmetic as chain_*, so the same bits.
+#define AQK_DEFINE_FUSED(SUFFIX, TARGET, MADD, QUAD)                                                                  \
+    /* One requantized chunk of `layer` (chunk `c`) as eight bytes (two quads) in the low lanes. */                    \
+    __attribute__((always_inline, target(TARGET))) static inline __m256i requantize_to_bytes_##SUFFIX(                 \
+        const aliquot_chain_layer *layer, __m256i acc, int32_t c) {                                                    \
+        __m256i q = requantize_256(acc, _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * c)),              \
+                                   _mm256_set1_epi64x((long long)layer->rounding),                                     \
+                                   _mm_cvtsi64_si128((long long)layer->shift),                                         \
+                                   _mm_cvtsi64_si128((long long)layer->shift - 32));                                   \
+        __m128i words = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),      \
+                                      _mm_set1_epi16((short)layer->ceiling));                                          \
+        return _mm256_zextsi128_si256(_mm_packus_epi16(words, words));                                                 \
+    }                                                                                                                  \
+    __attribute__((always_inline, target(TARGET))) static inline int32_t fused_width_##SUFFIX(                         \
+        const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
+        const int16_t *last_weights, int32_t last_bias, const int width) {                                             \
+        const aliquot_chain_layer *first = &layers[0], *middle = &layers[1], *last = &layers[2];                      \
+        /* Layer 0: pairs of the quantized inputs, broadcast from the register. */                                     \
+        __m256i inputs = _mm256_zextsi128_si256(quantize_eight_avx2(input, quantization->count, quantization));        \
+        /* (Each multiply-add chain is split in two, even and odd terms, to halve its latency.) */                     \
+        __m256i acc[2] = {_mm256_loadu_si256((const __m256i *)first->bias), _mm256_setzero_si256()};                   \
+        for (int32_t p = 0; p < first->pairs; p++)                                                                     \
+            acc[p & 1] = MADD(acc[p & 1], _mm256_loadu_si256((const __m256i *)(first->weights + 16 * p)),              \
+                              _mm256_permutevar8x32_epi32(inputs, _mm256_set1_epi32(p)));                              \
+        __m256i bytes = requantize_to_bytes_##SUFFIX(first, _mm256_add_epi32(acc[0], acc[1]), 0);                      \
+        /* Layer 2's accumulators, fed by each layer-1 chunk in turn. */                                               \
+        __m256i total[8];                                                                                              \
+        for (int j = 0; j < width; j++) total[j] = _mm256_loadu_si256((const __m256i *)(last->bias + 8 * j));         \
+        int32_t middle_stride = middle->chunks * 32, last_stride = width * 32;                                         \
+        for (int32_t c = 0; c < middle->chunks; c++) {                                                                 \
+            __m256i sum = _mm256_loadu_si256((const __m256i *)(middle->bias + 8 * c));                                 \
+            const int8_t *w = middle->quad_weights + 32 * c;                                                           \
+            for (int32_t q = 0; q < middle->quads; q++)                                                                \
+                sum = QUAD(sum, _mm256_loadu_si256((const __m256i *)(w + q * middle_stride)),                          \
+                           _mm256_permutevar8x32_epi32(bytes, _mm256_set1_epi32(q)));                                  \
+            __m256i quads = requantize_to_bytes_##SUFFIX(middle, sum, c);                                              \
+            for (int32_t h = 0; h < 2 && 2 * c + h < last->quads; h++) {                                               \
+                __m256i broadcast = _mm256_permutevar8x32_epi32(quads, _mm256_set1_epi32(h));                           \
+                const int8_t *v = last->quad_weights + (2 * c + h) * last_stride;                                      \
+                for (int j = 0; j < width; j++)                                                                        \
+                    total[j] = QUAD(total[j], _mm256_loadu_si256((const __m256i *)(v + 32 * j)), broadcast);           \
+            }                                                                                                          \
+        }                                                                                                              \
+        /* Layer 2 requantized, two chunks at a time, straight into the last dot product. */                           \
+        __m256i rounding = _mm256_set1_epi64x((long long)last->rounding);                                              \
+        __m128i shift = _mm_cvtsi64_si128((long long)last->shift);                                                     \
+        __m128i odd_shift = _mm_cvtsi64_si128((long long)last->shift - 32);                                            \
+        __m256i ceiling = _mm256_set1_epi16((short)last->ceiling);                                                     \
+        __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};                                             \
+        int j = 0;                                                                                                     \
+        for (; j + 1 < width; j += 2) {                                                                                \
+            const int32_t *m = last->multiplier + 8 * j;                                                               \
+            __m256i q0 = requantize_256(total[j], _mm256_loadu_si256((const __m256i *)m), rounding, shift, odd_shift); \
+            __m256i q1 = requantize_256(total[j + 1], _mm256_loadu_si256((const __m256i *)(m + 8)), rounding, shift,   \
+                                        odd_shift);                                                                    \
+            __m256i packed = _mm256_min_epi16(                                                                         \
+                _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0)), ceiling);               \
+            __m256i w = _mm256_loadu_si256((const __m256i *)(last_weights + 8 * j));                                   \
+            dot[(j / 2) & 1] = MADD(dot[(j / 2) & 1], w, packed);                                                      \
+        }                                                                                                              \
+        if (j < width) {                                                                                               \
+            __m256i q = requantize_256(total[j], _mm256_loadu_si256((const __m256i *)(last->multiplier + 8 * j)),       \
+                                       rounding, shift, odd_shift);                                                    \
+            __m128i packed = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)), \
+                                           _mm256_castsi256_si128(ceiling));                                           \
+            __m128i w = _mm_loadu_si128((const __m128i *)(last_weights + 8 * j));                                      \
+            dot[1] = _mm256_add_epi32(dot[1], _mm256_zextsi128_si256(_mm_madd_epi16(w, packed)));                      \
+        }                                                                                                              \
+        __m256i both = _mm256_add_epi32(dot[0], dot[1]);                                                               \
+        __m128i total128 = _mm_add_epi32(_mm256_castsi256_si128(both), _mm256_extracti128_si256(both, 1));             \
+        total128 = _mm_add_epi32(total128, _mm_shuffle_epi32(total128, _MM_SHUFFLE(1, 0, 3, 2)));                      \
+        total128 = _mm_add_epi32(total128, _mm_shuffle_epi32(total128, _MM_SHUFFLE(2, 3, 0, 1)));                      \
+        return (int32_t)((uint32_t)_mm_cvtsi128_si32(total128) + (uint32_t)last_bias);                                 \
+    }                                                                                                                  \
+    __attribute__((target(TARGET))) static int32_t fused_##SUFFIX(                                                     \
+        const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
+        const int16_t *last_weights, int32_t last_bias) {                                                              \
+        switch (layers[2].chunks) {                                                                                    \
+        case 8: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 8);                  \
+        case 7: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 7);                  \
+        case 6: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 6);                  \
+        case 5: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 5);                  \
+        case 4: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 4);                  \
+        case 3: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 3);                  \
+        case 2: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 2);                  \
+        default: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 1);                 \
+        }                                                                                                              \
+    }
+
+AQK_DEFINE_FUSED(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, AQK_QUAD_AVXVNNI)
+AQK_DEFINE_FUSED(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI, AQK_QUAD_AVX512VNNI)
+
 #endif
 
 // MARK: - aarch64: NEON (every ARMv8-A core; the Pi 5's Cortex-A76 too)
@@ -447,8 +557,13 @@ int32_t aliquot_chain_predict(
     if (variant == AQK_VARIANT_BEST) variant = aliquot_kernel_best_variant();
     switch (variant) {
 #if defined(__x86_64__)
-    case AQK_VARIANT_AVXVNNI: return chain_avxvnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
-    case AQK_VARIANT_AVX512VNNI: return chain_avx512vnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    case AQK_VARIANT_AVXVNNI:
+        if (fused_fits(quantization, layers, hidden_count)) return fused_avxvnni(input, quantization, layers, last_weights, last_bias);
+        return chain_avxvnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    case AQK_VARIANT_AVX512VNNI:
+        if (fused_fits(quantization, layers, hidden_count))
+            return fused_avx512vnni(input, quantization, layers, last_weights, last_bias);
+        return chain_avx512vnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
     case AQK_VARIANT_AVX2: return chain_avx2(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
     case AQK_VARIANT_SSE2:
         return chain_generic(layer_sse2, last_dot_sse2, input, quantization, layers, hidden_count, activations, last_weights, last_bias);

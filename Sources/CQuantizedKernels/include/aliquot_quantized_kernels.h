@@ -73,7 +73,9 @@ int32_t aliquot_kernel_best_variant(void);
 const char *aliquot_kernel_variant_name(int32_t variant);
 
 /// One row through the chain: `input` (input->count normalized floats) is quantized into
-/// `activations[0]` as (q - z) (its padding lanes stay zero: a multiple of 8 plus 8); hidden layer l writes `activations[l + 1]` (chunks * 8 lanes). Returns
+/// `activations[0]` as (q - z) (its padding lanes stay zero: a multiple of 8 plus 8); hidden
+/// layer l writes `activations[l + 1]` (chunks * 8 lanes), scratch the caller does not read
+/// (the VNNI variants run the published shape through registers without them). Returns
 /// the last layer's accumulator, Σ last_weights · x + last_bias over the last hidden layer's
 /// `chunks * 8` lanes (wrapping int32 sums, as the Swift kernel). An unavailable variant runs
 /// the scalar one. Allocates nothing.
