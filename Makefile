@@ -11,7 +11,7 @@ TEST_DEB_PACKAGES := postgresql chromium
 MAX_BOARD_BINARY_BYTES := 20000000
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xlinker -s -Xswiftc -Osize
 
-.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check gpiod2-check vmtest
+.PHONY: all deps test-deps install-packages build run test bench release size clean deb deb-check gpiod2-check vmtest kernel-check
 
 all: build
 
@@ -104,6 +104,13 @@ deb-check: deb
 gpiod2-check: deps
 	@python3 -m pip --version >/dev/null 2>&1 || $(MAKE) --no-print-directory install-packages PACKAGES="python3-pip"
 	bash .ci/libgpiod2-check.sh
+
+## kernel-check: every variant of the int8 chain kernel against the scalar one, bit for bit, on
+## this CPU and (from x86-64) on aarch64 NEON under qemu-user (Tests/KernelCrossCheck).
+KERNEL_CHECK_PACKAGES := qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+kernel-check:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(KERNEL_CHECK_PACKAGES)"
+	bash Tests/KernelCrossCheck/run.sh
 
 ## vmtest: the unmodified board binary against real Linux drivers in a qemu VM (vm/README.md):
 ## Debian's 6.1 kernel with i2c-stub, dummy_hcd USB gadgets (FunctionFS spectrometers, an emulated

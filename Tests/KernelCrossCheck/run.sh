@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make kernel-check`: kernel_check.c built with the int8 chain kernel and run on this CPU (every
+# variant it has against the scalar one), then, on an x86-64 host, built for aarch64 and run under
+# qemu-user, so the NEON variant the board uses is checked too. Binaries go to .build-kernel-check.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CLANG=${CLANG:-clang}
+out=.build-kernel-check
+mkdir -p "$out"
+sources=(Tests/KernelCrossCheck/kernel_check.c Sources/CQuantizedKernels/chain_kernel.c)
+flags=(-O2 -Wall -Wextra -ISources/CQuantizedKernels/include)
+host=$(uname -m)
+"$CLANG" "${flags[@]}" "${sources[@]}" -lm -o "$out/kernel-check-$host"
+echo "== $host"
+"$out/kernel-check-$host"
+if [ "$host" = x86_64 ]; then
+    "$CLANG" --target=aarch64-linux-gnu -static "${flags[@]}" "${sources[@]}" -lm -o "$out/kernel-check-aarch64"
+    echo "== aarch64 (qemu-user)"
+    qemu-aarch64-static "$out/kernel-check-aarch64"
+fi
