@@ -103,19 +103,20 @@ static int32_t last_dot_scalar(const int16_t *x, const int16_t *w, int32_t lanes
 
 #if defined(__x86_64__)
 
-/// quantize_input eight lanes at a time (AVX2): the same float division, truncation, rounding
-/// step and clamps, so the same bits. Lanes past `count` are not read; they hold the zero point.
+/// quantize_input on up to eight lanes (AVX2), the same bits by a shorter chain: rounding half
+/// away from zero is truncation after adding ±0x1.fffffep-2 (the float just below 0.5), which is
+/// exact for every float within ±65536 (checked for all of them), and the clamp to ±65536 is
+/// chosen from comparisons (NaN, as the scalar `a < b ? a : b`, goes to +65536) after it.
 __attribute__((always_inline, target("avx2"))) static inline __m128i quantize_eight_avx2(
     const float *input, int32_t count, const aliquot_chain_input *p) {
     __m256i present = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    __m256 x = _mm256_maskload_ps(input, present);
-    // min/max return their second operand when the first is NaN, as the scalar `a < b ? a : b`.
-    __m256 scaled = _mm256_max_ps(_mm256_min_ps(_mm256_div_ps(x, _mm256_set1_ps(p->scale)), _mm256_set1_ps(65536.0f)),
-                                  _mm256_set1_ps(-65536.0f));
-    __m256i whole = _mm256_cvttps_epi32(scaled);
-    __m256 fraction = _mm256_sub_ps(scaled, _mm256_cvtepi32_ps(whole));
-    whole = _mm256_sub_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, _mm256_set1_ps(0.5f), _CMP_GE_OQ)));
-    whole = _mm256_add_epi32(whole, _mm256_castps_si256(_mm256_cmp_ps(fraction, _mm256_set1_ps(-0.5f), _CMP_LE_OQ)));
+    __m256 scaled = _mm256_div_ps(_mm256_maskload_ps(input, present), _mm256_set1_ps(p->scale));
+    __m256 nudge = _mm256_or_ps(_mm256_and_ps(scaled, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(0x1.fffffep-2f));
+    __m256i whole = _mm256_cvttps_epi32(_mm256_add_ps(scaled, nudge));
+    __m256i high = _mm256_castps_si256(_mm256_cmp_ps(scaled, _mm256_set1_ps(65536.0f), _CMP_NLT_UQ));
+    __m256i low = _mm256_castps_si256(_mm256_cmp_ps(scaled, _mm256_set1_ps(-65536.0f), _CMP_LT_OQ));
+    whole = _mm256_blendv_epi8(whole, _mm256_set1_epi32(65536), high);
+    whole = _mm256_blendv_epi8(whole, _mm256_set1_epi32(-65536), low);
     __m256i zero_point = _mm256_set1_epi32(p->zero_point);
     __m256i q = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(whole, zero_point), _mm256_set1_epi32(p->minimum)),
                                  _mm256_set1_epi32(p->maximum));
@@ -123,8 +124,7 @@ __attribute__((always_inline, target("avx2"))) static inline __m128i quantize_ei
     return _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
 }
 
-/// quantize_input eight lanes at a time (AVX2): the same float division, truncation, rounding
-/// step and clamps, so the same bits. Lanes past `count` are not read; they hold zero.
+/// quantize_input eight lanes at a time (AVX2). Lanes past `count` are not read; they hold zero.
 __attribute__((always_inline, target("avx2"))) static inline void quantize_input_avx2(
     const float *input, const aliquot_chain_input *p, int16_t *out) {
     for (int32_t i = 0; i < p->count; i += 8)
