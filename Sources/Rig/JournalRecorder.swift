@@ -12,12 +12,16 @@ import Spectra
 /// are durable within the writer's next commit, and the results folder holds them too.
 public final class JournalRecorder: CampaignRecorder {
     public let journal: Journal
-    private var campaign = ""
+    private var campaign: String
     private var conditions: [Int: SynthesisCondition] = [:]
     private var planned = 0
 
-    public init(journal: Journal) {
+    /// `campaign` names the campaign in state written before `campaignStarted` (a restart's
+    /// `recordInterrupted`): without it a stop right then would leave a state naming no campaign,
+    /// and the next start would not know to go on in the results folder.
+    public init(journal: Journal, campaign: String = "") {
         self.journal = journal
+        self.campaign = campaign
     }
 
     public func campaignStarted(name: String, experiments: [PlannedExperiment]) throws {

@@ -147,7 +147,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure(error.description)
         }
-        let journalRecorder = JournalRecorder(journal: store)
+        let journalRecorder = JournalRecorder(journal: store, campaign: campaignFile.name)
         let uplink = Self.startUplink(board: rig.board, journal: store)
         defer { uplink?.stop() }
         // Growth is not resumable: an experiment the last run was in when it stopped is failed.
