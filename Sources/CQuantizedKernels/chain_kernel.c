@@ -19,22 +19,26 @@
 
 #define AQK_INLINE static inline __attribute__((always_inline))
 
-/// Runs BLOCK(..., width) over `chunks` output chunks, up to MAX (at most 8) at a time, each
-/// width a constant so the block's accumulators stay in registers; the arguments may use `c`,
-/// the block's first chunk.
+/// BLOCK(..., width) with `width` (1...8) as a constant, so a block's accumulators stay in
+/// registers; BLOCK may begin with an assignment (`result = name`).
+#define AQK_WITH_WIDTH(BLOCK, width, ...)                                                                              \
+    switch (width) {                                                                                                   \
+    case 8: BLOCK(__VA_ARGS__, 8); break;                                                                              \
+    case 7: BLOCK(__VA_ARGS__, 7); break;                                                                              \
+    case 6: BLOCK(__VA_ARGS__, 6); break;                                                                              \
+    case 5: BLOCK(__VA_ARGS__, 5); break;                                                                              \
+    case 4: BLOCK(__VA_ARGS__, 4); break;                                                                              \
+    case 3: BLOCK(__VA_ARGS__, 3); break;                                                                              \
+    case 2: BLOCK(__VA_ARGS__, 2); break;                                                                              \
+    default: BLOCK(__VA_ARGS__, 1); break;                                                                             \
+    }
+
+/// Runs BLOCK(..., width) over `chunks` output chunks, up to MAX (at most 8) at a time; the
+/// arguments may use `c`, the block's first chunk.
 #define AQK_EACH_BLOCK(BLOCK, MAX, chunks, ...)                                                                        \
     for (int32_t c = 0; c < (chunks);) {                                                                               \
         int32_t width = (chunks) - c < (MAX) ? (chunks) - c : (MAX);                                                   \
-        switch (width) {                                                                                               \
-        case 8: BLOCK(__VA_ARGS__, 8); break;                                                                          \
-        case 7: BLOCK(__VA_ARGS__, 7); break;                                                                          \
-        case 6: BLOCK(__VA_ARGS__, 6); break;                                                                          \
-        case 5: BLOCK(__VA_ARGS__, 5); break;                                                                          \
-        case 4: BLOCK(__VA_ARGS__, 4); break;                                                                          \
-        case 3: BLOCK(__VA_ARGS__, 3); break;                                                                          \
-        case 2: BLOCK(__VA_ARGS__, 2); break;                                                                          \
-        default: BLOCK(__VA_ARGS__, 1); break;                                                                         \
-        }                                                                                                              \
+        AQK_WITH_WIDTH(BLOCK, width, __VA_ARGS__)                                                                      \
         c += width;                                                                                                    \
     }
 
@@ -201,13 +205,69 @@ __attribute__((always_inline, target("avx2"))) static inline __m256i requantize_
     return _mm256_blend_epi32(even, odd, 0xAA);
 }
 
+/// The eight int32 lanes of `x` added up (wrapping).
+__attribute__((always_inline, target("avx2"))) static inline int32_t sum_lanes_256(__m256i x) {
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(sum);
+}
+
+/// Chunk `c` of `layer` requantized from `acc`, as eight bytes (two quads) in the low lanes.
+__attribute__((always_inline, target("avx2"))) static inline __m256i requantize_to_bytes(
+    const aliquot_chain_layer *layer, __m256i acc, int32_t c) {
+    __m256i q = requantize_256(acc, _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * c)),
+                               _mm256_set1_epi64x((long long)layer->rounding), _mm_cvtsi64_si128((long long)layer->shift),
+                               _mm_cvtsi64_si128((long long)layer->shift - 32));
+    __m128i words = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),
+                                  _mm_set1_epi16((short)layer->ceiling));
+    return _mm256_zextsi128_si256(_mm_packus_epi16(words, words));
+}
+
+/// `width` chunks of `layer` from chunk `c` on requantized from `acc`, two per 256-bit step:
+/// stored to `out` when given, and multiplied into `dot` with `last_weights` when given (the
+/// last hidden layer feeding the last layer's dot product).
+#define AQK_DEFINE_REQUANTIZE_CHUNKS(NAME, TARGET, MADD)                                                              \
+    __attribute__((always_inline, target(TARGET))) static inline void NAME(                                            \
+        const aliquot_chain_layer *layer, int32_t c, const __m256i *acc, int16_t *_Nullable out,                      \
+        const int16_t *_Nullable last_weights, __m256i *dot, const int width) {                                        \
+        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
+        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
+        __m128i odd_shift = _mm_cvtsi64_si128((long long)layer->shift - 32);                                           \
+        __m256i ceiling = _mm256_set1_epi16((short)layer->ceiling);                                                    \
+        const int32_t *m = layer->multiplier + 8 * c;                                                                  \
+        int j = 0;                                                                                                     \
+        for (; j + 1 < width; j += 2) {                                                                                \
+            __m256i q0 = requantize_256(acc[j], _mm256_loadu_si256((const __m256i *)(m + 8 * j)), rounding, shift,    \
+                                        odd_shift);                                                                    \
+            __m256i q1 = requantize_256(acc[j + 1], _mm256_loadu_si256((const __m256i *)(m + 8 * j + 8)), rounding,   \
+                                        shift, odd_shift);                                                             \
+            __m256i packed = _mm256_min_epi16(                                                                         \
+                _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0)), ceiling);               \
+            if (out) _mm256_storeu_si256((__m256i *)(out + 8 * (c + j)), packed);                                      \
+            if (last_weights)                                                                                          \
+                *dot = MADD(*dot, _mm256_loadu_si256((const __m256i *)(last_weights + 8 * (c + j))), packed);          \
+        }                                                                                                              \
+        if (j < width) {                                                                                               \
+            __m256i q = requantize_256(acc[j], _mm256_loadu_si256((const __m256i *)(m + 8 * j)), rounding, shift,      \
+                                       odd_shift);                                                                     \
+            __m128i packed = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)), \
+                                           _mm256_castsi256_si128(ceiling));                                           \
+            if (out) _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), packed);                                         \
+            if (last_weights) {                                                                                        \
+                __m128i w = _mm_loadu_si128((const __m128i *)(last_weights + 8 * (c + j)));                            \
+                *dot = _mm256_add_epi32(*dot, _mm256_zextsi128_si256(_mm_madd_epi16(w, packed)));                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+
 /// A block of `width` chunks (8 channels, one ymm accumulator each) from chunk `c` on, for input
 /// pairs (16-bit weights, MADD) or quads (8-bit weights, the quad multiply-add): either way a
 /// chunk's weights for one input group are 32 bytes, `offsets` in bytes. Two accumulator sets
 /// (even and odd groups) overlap the multiply-add latency; wrapping int32 sums do not depend on
-/// the order. The channels are requantized and stored two chunks per 256-bit store; on the last
-/// hidden layer (`last_weights` given) they are multiplied into `dot` right there.
-#define AQK_DEFINE_BLOCK_256(NAME, TARGET, MADD, LAST_MADD)                                                           \
+/// the order. Then REQUANTIZE (AQK_DEFINE_REQUANTIZE_CHUNKS) stores the channels and, on the last
+/// hidden layer, takes them into the last dot product.
+#define AQK_DEFINE_BLOCK_256(NAME, TARGET, MADD, REQUANTIZE)                                                           \
     __attribute__((always_inline, target(TARGET))) static inline void NAME(                                            \
         const aliquot_chain_layer *layer, const uint8_t *weights, int32_t c, const int32_t *values,                   \
         const int32_t *offsets, int n, int16_t *out, const int16_t *_Nullable last_weights, __m256i *dot,             \
@@ -232,41 +292,16 @@ __attribute__((always_inline, target("avx2"))) static inline __m256i requantize_
             const uint8_t *w = base + offsets[k];                                                                      \
             for (int j = 0; j < width; j++) acc[j] = MADD(acc[j], _mm256_loadu_si256((const __m256i *)(w + 32 * j)), x); \
         }                                                                                                              \
-        __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
-        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
-        __m128i odd_shift = _mm_cvtsi64_si128((long long)layer->shift - 32);                                           \
-        __m256i ceiling = _mm256_set1_epi16((short)layer->ceiling);                                                    \
-        const int32_t *m = layer->multiplier + 8 * c;                                                                  \
-        int j = 0;                                                                                                     \
-        for (; j + 1 < width; j += 2) {                                                                                \
-            __m256i q0 = requantize_256(_mm256_add_epi32(acc[j], odd[j]), _mm256_loadu_si256((const __m256i *)(m + 8 * j)), \
-                                        rounding, shift, odd_shift);                                                   \
-            __m256i q1 = requantize_256(_mm256_add_epi32(acc[j + 1], odd[j + 1]),                                      \
-                                        _mm256_loadu_si256((const __m256i *)(m + 8 * j + 8)), rounding, shift, odd_shift); \
-            __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0));            \
-            packed = _mm256_min_epi16(packed, ceiling);                                                                \
-            _mm256_storeu_si256((__m256i *)(out + 8 * (c + j)), packed);                                               \
-            if (last_weights)                                                                                          \
-                *dot = LAST_MADD(*dot, _mm256_loadu_si256((const __m256i *)(last_weights + 8 * (c + j))), packed);     \
-        }                                                                                                              \
-        if (j < width) {                                                                                               \
-            __m256i q = requantize_256(_mm256_add_epi32(acc[j], odd[j]), _mm256_loadu_si256((const __m256i *)(m + 8 * j)), \
-                                       rounding, shift, odd_shift);                                                    \
-            __m128i packed = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));               \
-            packed = _mm_min_epi16(packed, _mm256_castsi256_si128(ceiling));                                           \
-            _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), packed);                                                  \
-            if (last_weights)                                                                                          \
-                *dot = _mm256_add_epi32(                                                                               \
-                    *dot, _mm256_zextsi128_si256(                                                                      \
-                              _mm_madd_epi16(_mm_loadu_si128((const __m128i *)(last_weights + 8 * (c + j))), packed))); \
-        }                                                                                                              \
+        for (int j = 0; j < width; j++) acc[j] = _mm256_add_epi32(acc[j], odd[j]);                                     \
+        REQUANTIZE(layer, c, acc, out, last_weights, dot, width);                                                      \
     }
 
 /// One hidden layer on 256-bit vectors: its nonzero pairs, or with QUADS and quad weights its
 /// nonzero quads (the inputs as bytes, all within 0...255), then its chunks in blocks of up to 8.
 #define AQK_DEFINE_LAYER_256(SUFFIX, TARGET, MADD, QUADS, QUAD_MADD)                                                  \
-    AQK_DEFINE_BLOCK_256(pair_block_##SUFFIX, TARGET, MADD, MADD)                                                     \
-    AQK_DEFINE_BLOCK_256(quad_block_##SUFFIX, TARGET, QUAD_MADD, MADD)                                                \
+    AQK_DEFINE_REQUANTIZE_CHUNKS(requantize_chunks_##SUFFIX, TARGET, MADD)                                            \
+    AQK_DEFINE_BLOCK_256(pair_block_##SUFFIX, TARGET, MADD, requantize_chunks_##SUFFIX)                               \
+    AQK_DEFINE_BLOCK_256(quad_block_##SUFFIX, TARGET, QUAD_MADD, requantize_chunks_##SUFFIX)                          \
     __attribute__((target(TARGET))) static void layer_##SUFFIX(                                                        \
         const aliquot_chain_layer *layer, const int16_t *x, int16_t *out, const int16_t *_Nullable last_weights,       \
         __m256i *dot) {                                                                                                \
@@ -311,10 +346,7 @@ AQK_DEFINE_LAYER_256(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AV
         __m256i dot = _mm256_setzero_si256();                                                                          \
         for (int32_t l = 0; l < hidden_count; l++)                                                                     \
             layer_##SUFFIX(&layers[l], activations[l], activations[l + 1], l == hidden_count - 1 ? last_weights : NULL, &dot); \
-        __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(dot), _mm256_extracti128_si256(dot, 1));                    \
-        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));                                     \
-        sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));                                     \
-        return (int32_t)((uint32_t)_mm_cvtsi128_si32(sum) + (uint32_t)last_bias);                                      \
+        return (int32_t)((uint32_t)sum_lanes_256(dot) + (uint32_t)last_bias);                                          \
     }
 
 AQK_DEFINE_CHAIN(avx2, "avx2")
@@ -337,17 +369,6 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
 /// Zero inputs are multiplied like the others (the sums are the same): no gathering, no
 /// data-dependent branches. The same integer arithmetic as chain_*, so the same bits.
 #define AQK_DEFINE_FUSED(SUFFIX, TARGET, MADD, QUAD)                                                                  \
-    /* One requantized chunk of `layer` (chunk `c`) as eight bytes (two quads) in the low lanes. */                    \
-    __attribute__((always_inline, target(TARGET))) static inline __m256i requantize_to_bytes_##SUFFIX(                 \
-        const aliquot_chain_layer *layer, __m256i acc, int32_t c) {                                                    \
-        __m256i q = requantize_256(acc, _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * c)),              \
-                                   _mm256_set1_epi64x((long long)layer->rounding),                                     \
-                                   _mm_cvtsi64_si128((long long)layer->shift),                                         \
-                                   _mm_cvtsi64_si128((long long)layer->shift - 32));                                   \
-        __m128i words = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),      \
-                                      _mm_set1_epi16((short)layer->ceiling));                                          \
-        return _mm256_zextsi128_si256(_mm_packus_epi16(words, words));                                                 \
-    }                                                                                                                  \
     __attribute__((always_inline, target(TARGET))) static inline int32_t fused_width_##SUFFIX(                         \
         const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
         const int16_t *last_weights, int32_t last_bias, const int width) {                                             \
@@ -359,7 +380,7 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
         for (int32_t p = 0; p < first->pairs; p++)                                                                     \
             acc[p & 1] = MADD(acc[p & 1], _mm256_loadu_si256((const __m256i *)(first->weights + 16 * p)),              \
                               _mm256_permutevar8x32_epi32(inputs, _mm256_set1_epi32(p)));                              \
-        __m256i bytes = requantize_to_bytes_##SUFFIX(first, _mm256_add_epi32(acc[0], acc[1]), 0);                      \
+        __m256i bytes = requantize_to_bytes(first, _mm256_add_epi32(acc[0], acc[1]), 0);                      \
         /* Layer 2's accumulators, fed by each layer-1 chunk in turn. */                                               \
         __m256i total[8];                                                                                              \
         for (int j = 0; j < width; j++) total[j] = _mm256_loadu_si256((const __m256i *)(last->bias + 8 * j));         \
@@ -370,7 +391,7 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
             for (int32_t q = 0; q < middle->quads; q++)                                                                \
                 sum = QUAD(sum, _mm256_loadu_si256((const __m256i *)(w + q * middle_stride)),                          \
                            _mm256_permutevar8x32_epi32(bytes, _mm256_set1_epi32(q)));                                  \
-            __m256i quads = requantize_to_bytes_##SUFFIX(middle, sum, c);                                              \
+            __m256i quads = requantize_to_bytes(middle, sum, c);                                              \
             for (int32_t h = 0; h < 2 && 2 * c + h < last->quads; h++) {                                               \
                 __m256i broadcast = _mm256_permutevar8x32_epi32(quads, _mm256_set1_epi32(h));                           \
                 const int8_t *v = last->quad_weights + (2 * c + h) * last_stride;                                      \
@@ -378,50 +399,18 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
                     total[j] = QUAD(total[j], _mm256_loadu_si256((const __m256i *)(v + 32 * j)), broadcast);           \
             }                                                                                                          \
         }                                                                                                              \
-        /* Layer 2 requantized, two chunks at a time, straight into the last dot product. */                           \
-        __m256i rounding = _mm256_set1_epi64x((long long)last->rounding);                                              \
-        __m128i shift = _mm_cvtsi64_si128((long long)last->shift);                                                     \
-        __m128i odd_shift = _mm_cvtsi64_si128((long long)last->shift - 32);                                            \
-        __m256i ceiling = _mm256_set1_epi16((short)last->ceiling);                                                     \
-        __m256i dot[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};                                             \
-        int j = 0;                                                                                                     \
-        for (; j + 1 < width; j += 2) {                                                                                \
-            const int32_t *m = last->multiplier + 8 * j;                                                               \
-            __m256i q0 = requantize_256(total[j], _mm256_loadu_si256((const __m256i *)m), rounding, shift, odd_shift); \
-            __m256i q1 = requantize_256(total[j + 1], _mm256_loadu_si256((const __m256i *)(m + 8)), rounding, shift,   \
-                                        odd_shift);                                                                    \
-            __m256i packed = _mm256_min_epi16(                                                                         \
-                _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0)), ceiling);               \
-            __m256i w = _mm256_loadu_si256((const __m256i *)(last_weights + 8 * j));                                   \
-            dot[(j / 2) & 1] = MADD(dot[(j / 2) & 1], w, packed);                                                      \
-        }                                                                                                              \
-        if (j < width) {                                                                                               \
-            __m256i q = requantize_256(total[j], _mm256_loadu_si256((const __m256i *)(last->multiplier + 8 * j)),       \
-                                       rounding, shift, odd_shift);                                                    \
-            __m128i packed = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)), \
-                                           _mm256_castsi256_si128(ceiling));                                           \
-            __m128i w = _mm_loadu_si128((const __m128i *)(last_weights + 8 * j));                                      \
-            dot[1] = _mm256_add_epi32(dot[1], _mm256_zextsi128_si256(_mm_madd_epi16(w, packed)));                      \
-        }                                                                                                              \
-        __m256i both = _mm256_add_epi32(dot[0], dot[1]);                                                               \
-        __m128i total128 = _mm_add_epi32(_mm256_castsi256_si128(both), _mm256_extracti128_si256(both, 1));             \
-        total128 = _mm_add_epi32(total128, _mm_shuffle_epi32(total128, _MM_SHUFFLE(1, 0, 3, 2)));                      \
-        total128 = _mm_add_epi32(total128, _mm_shuffle_epi32(total128, _MM_SHUFFLE(2, 3, 0, 1)));                      \
-        return (int32_t)((uint32_t)_mm_cvtsi128_si32(total128) + (uint32_t)last_bias);                                 \
+        /* Layer 2 requantized straight into the last dot product. */                                                 \
+        __m256i dot = _mm256_setzero_si256();                                                                          \
+        requantize_chunks_##SUFFIX(last, 0, total, NULL, last_weights, &dot, width);                                   \
+        return (int32_t)((uint32_t)sum_lanes_256(dot) + (uint32_t)last_bias);                                          \
     }                                                                                                                  \
     __attribute__((target(TARGET))) static int32_t fused_##SUFFIX(                                                     \
         const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
         const int16_t *last_weights, int32_t last_bias) {                                                              \
-        switch (layers[2].chunks) {                                                                                    \
-        case 8: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 8);                  \
-        case 7: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 7);                  \
-        case 6: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 6);                  \
-        case 5: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 5);                  \
-        case 4: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 4);                  \
-        case 3: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 3);                  \
-        case 2: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 2);                  \
-        default: return fused_width_##SUFFIX(input, quantization, layers, last_weights, last_bias, 1);                 \
-        }                                                                                                              \
+        int32_t result = 0;                                                                                            \
+        AQK_WITH_WIDTH(result = fused_width_##SUFFIX, layers[2].chunks, input, quantization, layers, last_weights,     \
+                       last_bias)                                                                                      \
+        return result;                                                                                                 \
     }
 
 AQK_DEFINE_FUSED(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, AQK_QUAD_AVXVNNI)
