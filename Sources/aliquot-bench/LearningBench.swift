@@ -123,7 +123,8 @@ func runLearningBenchmarks() {
     }
 
     // The map: 1 000 000 uniform candidates x 30 passes, peak and cascade width, two threads.
-    let candidates = parts.contains("map") || parts.contains("map1") ? CandidateMap.uniformCandidates(count: 1_000_000, seed: 3) : FeatureMatrix(rowCount: 0, columnCount: 5, values: [])
+    let candidates = parts.contains("map") || parts.contains("map1")
+        ? CandidateMap.uniformCandidates(count: 1_000_000, seed: 3) : FeatureMatrix(rowCount: 0, columnCount: 5, values: [])
     for (path, width) in [(InferencePath.int8, true), (.int8, false), (.float, true)]
         where parts.contains("map") || (parts.contains("map1") && path == .int8 && width) {
         let start = learningBenchNow()
@@ -199,8 +200,8 @@ private func learningBenchTimes(iterations: Int, _ body: (Int) -> Void) -> Learn
 }
 
 /// p50 and p99 of each body's calls, timed one at a time, the three taking turns in 20 blocks
-/// of 10 000 calls each, after a warm-up. (Plain closure parameters, so each is inlined into its
-/// loop as the single-body timing's is.)
+/// of 10 000 calls each, after a warm-up. Each body is called through the same closure call,
+/// whose cost the empty body measures along with the clock reading.
 private func learningBenchInterleavedTimes(
     _ first: (Int) -> Void, _ second: (Int) -> Void, _ third: (Int) -> Void
 ) -> (LearningBenchPercentiles, LearningBenchPercentiles, LearningBenchPercentiles) {
