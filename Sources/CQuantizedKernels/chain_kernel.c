@@ -213,14 +213,21 @@ __attribute__((always_inline, target("avx2"))) static inline int32_t sum_lanes_2
     return _mm_cvtsi128_si32(sum);
 }
 
-/// Chunk `c` of `layer` requantized from `acc`, as eight bytes (two quads) in the low lanes.
-__attribute__((always_inline, target("avx2"))) static inline __m256i requantize_to_bytes(
+/// Chunk `c` of `layer` requantized from `acc`, as eight int16 lanes (four pairs) in the low
+/// half.
+__attribute__((always_inline, target("avx2"))) static inline __m256i requantize_to_words(
     const aliquot_chain_layer *layer, __m256i acc, int32_t c) {
     __m256i q = requantize_256(acc, _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * c)),
                                _mm256_set1_epi64x((long long)layer->rounding), _mm_cvtsi64_si128((long long)layer->shift),
                                _mm_cvtsi64_si128((long long)layer->shift - 32));
-    __m128i words = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),
-                                  _mm_set1_epi16((short)layer->ceiling));
+    return _mm256_zextsi128_si256(_mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),
+                                                _mm_set1_epi16((short)layer->ceiling)));
+}
+
+/// The same as eight bytes (two quads), for a layer whose outputs are all within 0...255.
+__attribute__((always_inline, target("avx2"))) static inline __m256i requantize_to_bytes(
+    const aliquot_chain_layer *layer, __m256i acc, int32_t c) {
+    __m128i words = _mm256_castsi256_si128(requantize_to_words(layer, acc, c));
     return _mm256_zextsi128_si256(_mm_packus_epi16(words, words));
 }
 
@@ -354,11 +361,11 @@ AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni")
 AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni")
 
 /// Whether the chain has the published shape the fused VNNI kernel takes: at most 8 inputs
-/// (one chunk of pairs), then two quad layers of at most 8 chunks each, the second's quads all
-/// coming from the first's outputs.
+/// (one chunk of pairs) into one chunk, then a layer of at most 8 chunks taking that chunk as
+/// pairs (int16 activations) or quads (int8), then a quad layer of at most 8 chunks fed by it.
 static int fused_fits(const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count) {
     return hidden_count == 3 && quantization->count <= 8 && layers[0].chunks == 1 && layers[0].pairs <= 4 &&
-           layers[1].quad_weights && layers[1].quads <= 2 && layers[1].chunks <= 8 && layers[2].quad_weights &&
+           layers[1].pairs <= 4 && layers[1].quads <= 2 && layers[1].chunks <= 8 && layers[2].quad_weights &&
            layers[2].quads <= 2 * layers[1].chunks && layers[2].chunks <= 8;
 }
 
@@ -380,17 +387,26 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
         for (int32_t p = 0; p < first->pairs; p++)                                                                     \
             acc[p & 1] = MADD(acc[p & 1], _mm256_loadu_si256((const __m256i *)(first->weights + 16 * p)),              \
                               _mm256_permutevar8x32_epi32(inputs, _mm256_set1_epi32(p)));                              \
-        __m256i bytes = requantize_to_bytes(first, _mm256_add_epi32(acc[0], acc[1]), 0);                      \
+        /* Layer 0's outputs as layer 1 takes them: bytes for quads, int16 lanes for pairs. */                        \
+        __m256i sum0 = _mm256_add_epi32(acc[0], acc[1]);                                                               \
+        __m256i outputs = middle->quad_weights ? requantize_to_bytes(first, sum0, 0) : requantize_to_words(first, sum0, 0); \
         /* Layer 2's accumulators, fed by each layer-1 chunk in turn. */                                               \
         __m256i total[8];                                                                                              \
         for (int j = 0; j < width; j++) total[j] = _mm256_loadu_si256((const __m256i *)(last->bias + 8 * j));         \
         int32_t middle_stride = middle->chunks * 32, last_stride = width * 32;                                         \
         for (int32_t c = 0; c < middle->chunks; c++) {                                                                 \
             __m256i sum = _mm256_loadu_si256((const __m256i *)(middle->bias + 8 * c));                                 \
-            const int8_t *w = middle->quad_weights + 32 * c;                                                           \
-            for (int32_t q = 0; q < middle->quads; q++)                                                                \
-                sum = QUAD(sum, _mm256_loadu_si256((const __m256i *)(w + q * middle_stride)),                          \
-                           _mm256_permutevar8x32_epi32(bytes, _mm256_set1_epi32(q)));                                  \
+            if (middle->quad_weights) {                                                                                \
+                const int8_t *w = middle->quad_weights + 32 * c;                                                       \
+                for (int32_t q = 0; q < middle->quads; q++)                                                            \
+                    sum = QUAD(sum, _mm256_loadu_si256((const __m256i *)(w + q * middle_stride)),                      \
+                               _mm256_permutevar8x32_epi32(outputs, _mm256_set1_epi32(q)));                            \
+            } else {                                                                                                   \
+                const int16_t *w = middle->weights + 16 * c;                                                           \
+                for (int32_t p = 0; p < middle->pairs; p++)                                                            \
+                    sum = MADD(sum, _mm256_loadu_si256((const __m256i *)(w + p * middle_stride / 2)),                  \
+                               _mm256_permutevar8x32_epi32(outputs, _mm256_set1_epi32(p)));                            \
+            }                                                                                                          \
             __m256i quads = requantize_to_bytes(middle, sum, c);                                              \
             for (int32_t h = 0; h < 2 && 2 * c + h < last->quads; h++) {                                               \
                 __m256i broadcast = _mm256_permutevar8x32_epi32(quads, _mm256_set1_epi32(h));                           \

@@ -99,13 +99,15 @@ int main(void) {
     long rows_checked = 0;
     for (int32_t shape = 0; shape < shape_count; shape++) {
         for (int32_t trial = 0; trial < 40; trial++) {
-            // int8 activations (ceilings up to 255, so quads) or the narrow int16 ones.
-            int narrow = trial % 4 == 3;
+            // int8 activations (ceilings up to 255, so quads); int16 ones (16-bit inputs too) for the
+            // layers at most 8 wide, as Learning's narrowInt16; or int16 everywhere.
+            int mode = trial % 4 < 2 ? 0 : trial % 4 - 1;
             int32_t inputs = shapes[shape][0], hidden = 0;
             aliquot_chain_layer layers[3];
             int32_t previous_width = inputs, previous_ceiling = 0x7FFF;
             for (int32_t l = 1; l < 5 && shapes[shape][l] > 0; l++) {
-                int32_t ceiling = narrow ? random_in(256, 32767) : random_in(100, 255);
+                int wide16 = mode == 2 || (mode == 1 && shapes[shape][l] <= 8);
+                int32_t ceiling = wide16 ? random_in(256, 32767) : random_in(100, 255);
                 layers[hidden++] = random_layer(previous_width, shapes[shape][l], l > 1 && previous_ceiling <= 255, ceiling);
                 previous_width = shapes[shape][l];
                 previous_ceiling = ceiling;
@@ -114,11 +116,12 @@ int main(void) {
             int16_t *last_weights = zeroed((size_t)last_lanes * sizeof(int16_t));
             for (int32_t i = 0; i < previous_width; i++) last_weights[i] = (int16_t)random_in(-127, 127);
             int32_t last_bias = random_in(-100000, 100000);
+            int input16 = mode != 0 && inputs <= 8;
             aliquot_chain_input quantization = {
-                .scale = (float)random_in(1, 1000) / 100000.0f,
-                .zero_point = random_in(-128, 127),
-                .minimum = -128,
-                .maximum = 127,
+                .scale = (float)random_in(1, 1000) / (input16 ? 10000000.0f : 100000.0f),
+                .zero_point = input16 ? 0 : random_in(-128, 127),
+                .minimum = input16 ? -32768 : -128,
+                .maximum = input16 ? 32767 : 127,
                 .count = inputs,
             };
             int16_t *activations[4];
@@ -127,7 +130,7 @@ int main(void) {
             for (int32_t l = 0; l <= hidden; l++) activations[l] = zeroed((size_t)(((widths[l] + 7) / 8) * 8 + 8) * sizeof(int16_t));
             for (int32_t row = 0; row < 50; row++) {
                 float input[8];
-                for (int32_t i = 0; i < inputs; i++) input[i] = random_input(quantization.scale * 128.0f);
+                for (int32_t i = 0; i < inputs; i++) input[i] = random_input(quantization.scale * (input16 ? 32768.0f : 128.0f));
                 int32_t expected = aliquot_chain_predict(
                     AQK_VARIANT_SCALAR, input, &quantization, layers, hidden, activations, last_weights, last_bias);
                 for (int32_t v = 0; v < variant_count; v++) {
