@@ -394,18 +394,18 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
         __m256i total[8];                                                                                              \
         for (int j = 0; j < width; j++) total[j] = _mm256_loadu_si256((const __m256i *)(last->bias + 8 * j));         \
         int32_t middle_stride = middle->chunks * 32, last_stride = width * 32;                                         \
+        __m256i broadcast[4];                                                                                          \
+        for (int32_t p = 0; p < 4; p++) broadcast[p] = _mm256_permutevar8x32_epi32(outputs, _mm256_set1_epi32(p));     \
         for (int32_t c = 0; c < middle->chunks; c++) {                                                                 \
             __m256i sum = _mm256_loadu_si256((const __m256i *)(middle->bias + 8 * c));                                 \
             if (middle->quad_weights) {                                                                                \
                 const int8_t *w = middle->quad_weights + 32 * c;                                                       \
                 for (int32_t q = 0; q < middle->quads; q++)                                                            \
-                    sum = QUAD(sum, _mm256_loadu_si256((const __m256i *)(w + q * middle_stride)),                      \
-                               _mm256_permutevar8x32_epi32(outputs, _mm256_set1_epi32(q)));                            \
+                    sum = QUAD(sum, _mm256_loadu_si256((const __m256i *)(w + q * middle_stride)), broadcast[q]);      \
             } else {                                                                                                   \
                 const int16_t *w = middle->weights + 16 * c;                                                           \
                 for (int32_t p = 0; p < middle->pairs; p++)                                                            \
-                    sum = MADD(sum, _mm256_loadu_si256((const __m256i *)(w + p * middle_stride / 2)),                  \
-                               _mm256_permutevar8x32_epi32(outputs, _mm256_set1_epi32(p)));                            \
+                    sum = MADD(sum, _mm256_loadu_si256((const __m256i *)(w + p * middle_stride / 2)), broadcast[p]);  \
             }                                                                                                          \
             __m256i quads = requantize_to_bytes(middle, sum, c);                                              \
             for (int32_t h = 0; h < 2 && 2 * c + h < last->quads; h++) {                                               \
