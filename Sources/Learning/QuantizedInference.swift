@@ -881,46 +881,24 @@ final class QuantizedChain {
             var a5 = width > 2 ? load4(bias + 8 * c + 20) : SIMD4<Int32>()
             var a6 = width > 3 ? load4(bias + 8 * c + 24) : SIMD4<Int32>()
             var a7 = width > 3 ? load4(bias + 8 * c + 28) : SIMD4<Int32>()
-            switch width {
-            case 4:
-                for k in 0..<n {
-                    let x = b[k]
-                    let w = base + offsets[k]
-                    a0 &+= multiplyAddPairs(load8(w), x)
-                    a1 &+= multiplyAddPairs(load8(w + 8), x)
+            // One loop for every width: the guards are the same for all k (predicted), and the
+            // accumulators stay eight named registers.
+            for k in 0..<n {
+                let x = b[k]
+                let w = base + offsets[k]
+                a0 &+= multiplyAddPairs(load8(w), x)
+                a1 &+= multiplyAddPairs(load8(w + 8), x)
+                if width > 1 {
                     a2 &+= multiplyAddPairs(load8(w + 16), x)
                     a3 &+= multiplyAddPairs(load8(w + 24), x)
+                }
+                if width > 2 {
                     a4 &+= multiplyAddPairs(load8(w + 32), x)
                     a5 &+= multiplyAddPairs(load8(w + 40), x)
+                }
+                if width > 3 {
                     a6 &+= multiplyAddPairs(load8(w + 48), x)
                     a7 &+= multiplyAddPairs(load8(w + 56), x)
-                }
-            case 3:
-                for k in 0..<n {
-                    let x = b[k]
-                    let w = base + offsets[k]
-                    a0 &+= multiplyAddPairs(load8(w), x)
-                    a1 &+= multiplyAddPairs(load8(w + 8), x)
-                    a2 &+= multiplyAddPairs(load8(w + 16), x)
-                    a3 &+= multiplyAddPairs(load8(w + 24), x)
-                    a4 &+= multiplyAddPairs(load8(w + 32), x)
-                    a5 &+= multiplyAddPairs(load8(w + 40), x)
-                }
-            case 2:
-                for k in 0..<n {
-                    let x = b[k]
-                    let w = base + offsets[k]
-                    a0 &+= multiplyAddPairs(load8(w), x)
-                    a1 &+= multiplyAddPairs(load8(w + 8), x)
-                    a2 &+= multiplyAddPairs(load8(w + 16), x)
-                    a3 &+= multiplyAddPairs(load8(w + 24), x)
-                }
-            default:
-                for k in 0..<n {
-                    let x = b[k]
-                    let w = base + offsets[k]
-                    a0 &+= multiplyAddPairs(load8(w), x)
-                    a1 &+= multiplyAddPairs(load8(w + 8), x)
                 }
             }
             finish(c, a0, a1)
