@@ -193,16 +193,20 @@ static int32_t last_dot_sse2(const int16_t *x, const int16_t *w, int32_t lanes) 
 #define AQK_QUAD_AVXVNNI(acc, w, x) _mm256_dpbusd_avx_epi32(acc, x, w)
 #define AQK_QUAD_AVX512VNNI(acc, w, x) _mm256_dpbusd_epi32(acc, x, w)
 
-/// ReLU and the requantization of eight channels: even ones in the low halves of 64-bit lanes
-/// shifted by `shift`, odd ones left in the high halves by shifting 32 less (shift >= 32).
+/// ReLU and the requantization of eight channels. With shift >= 32, x >> shift is the high 32
+/// bits of x shifted by shift - 32: the even and odd channels' 64-bit products give their high
+/// halves, which one blend puts in channel order for one 32-bit shift (`high_shift`, each lane
+/// shift - 32). In-lane shuffles bring the odd channels down for vpmuludq, which reads only the
+/// low half of each 64-bit lane.
 __attribute__((always_inline, target("avx2"))) static inline __m256i requantize_256(
-    __m256i acc, __m256i multiplier, __m256i rounding, __m128i shift, __m128i odd_shift) {
+    __m256i acc, __m256i multiplier, __m256i rounding, __m256i high_shift) {
     __m256i positive = _mm256_max_epi32(acc, _mm256_setzero_si256());
-    __m256i even = _mm256_srl_epi64(_mm256_add_epi64(_mm256_mul_epu32(positive, multiplier), rounding), shift);
-    __m256i odd = _mm256_srl_epi64(
-        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(positive, 32), _mm256_srli_epi64(multiplier, 32)), rounding),
-        odd_shift);
-    return _mm256_blend_epi32(even, odd, 0xAA);
+    __m256i even = _mm256_add_epi64(_mm256_mul_epu32(positive, multiplier), rounding);
+    __m256i odd = _mm256_add_epi64(_mm256_mul_epu32(_mm256_shuffle_epi32(positive, _MM_SHUFFLE(3, 3, 1, 1)),
+                                                    _mm256_shuffle_epi32(multiplier, _MM_SHUFFLE(3, 3, 1, 1))),
+                                   rounding);
+    __m256i high = _mm256_blend_epi32(_mm256_shuffle_epi32(even, _MM_SHUFFLE(3, 3, 1, 1)), odd, 0xAA);
+    return _mm256_srlv_epi32(high, high_shift);
 }
 
 /// The eight int32 lanes of `x` added up (wrapping).
@@ -218,8 +222,8 @@ __attribute__((always_inline, target("avx2"))) static inline int32_t sum_lanes_2
 __attribute__((always_inline, target("avx2"))) static inline __m256i requantize_to_words(
     const aliquot_chain_layer *layer, __m256i acc, int32_t c) {
     __m256i q = requantize_256(acc, _mm256_loadu_si256((const __m256i *)(layer->multiplier + 8 * c)),
-                               _mm256_set1_epi64x((long long)layer->rounding), _mm_cvtsi64_si128((long long)layer->shift),
-                               _mm_cvtsi64_si128((long long)layer->shift - 32));
+                               _mm256_set1_epi64x((long long)layer->rounding),
+                               _mm256_set1_epi32((int32_t)layer->shift - 32));
     return _mm256_zextsi128_si256(_mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)),
                                                 _mm_set1_epi16((short)layer->ceiling)));
 }
@@ -239,16 +243,15 @@ __attribute__((always_inline, target("avx2"))) static inline __m256i requantize_
         const aliquot_chain_layer *layer, int32_t c, const __m256i *acc, int16_t *_Nullable out,                      \
         const int16_t *_Nullable last_weights, __m256i *dot, const int width) {                                        \
         __m256i rounding = _mm256_set1_epi64x((long long)layer->rounding);                                             \
-        __m128i shift = _mm_cvtsi64_si128((long long)layer->shift);                                                    \
-        __m128i odd_shift = _mm_cvtsi64_si128((long long)layer->shift - 32);                                           \
+        __m256i high_shift = _mm256_set1_epi32((int32_t)layer->shift - 32);                                            \
         __m256i ceiling = _mm256_set1_epi16((short)layer->ceiling);                                                    \
         const int32_t *m = layer->multiplier + 8 * c;                                                                  \
         int j = 0;                                                                                                     \
         _Pragma("unroll") for (; j + 1 < width; j += 2) {                                                              \
-            __m256i q0 = requantize_256(acc[j], _mm256_loadu_si256((const __m256i *)(m + 8 * j)), rounding, shift,    \
-                                        odd_shift);                                                                    \
+            __m256i q0 = requantize_256(acc[j], _mm256_loadu_si256((const __m256i *)(m + 8 * j)), rounding,           \
+                                        high_shift);                                                                   \
             __m256i q1 = requantize_256(acc[j + 1], _mm256_loadu_si256((const __m256i *)(m + 8 * j + 8)), rounding,   \
-                                        shift, odd_shift);                                                             \
+                                        high_shift);                                                                   \
             __m256i packed = _mm256_min_epi16(                                                                         \
                 _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), _MM_SHUFFLE(3, 1, 2, 0)), ceiling);               \
             if (out) _mm256_storeu_si256((__m256i *)(out + 8 * (c + j)), packed);                                      \
@@ -256,8 +259,7 @@ __attribute__((always_inline, target("avx2"))) static inline __m256i requantize_
                 *dot = MADD(*dot, _mm256_loadu_si256((const __m256i *)(last_weights + 8 * (c + j))), packed);          \
         }                                                                                                              \
         if (j < width) {                                                                                               \
-            __m256i q = requantize_256(acc[j], _mm256_loadu_si256((const __m256i *)(m + 8 * j)), rounding, shift,      \
-                                       odd_shift);                                                                     \
+            __m256i q = requantize_256(acc[j], _mm256_loadu_si256((const __m256i *)(m + 8 * j)), rounding, high_shift);\
             __m128i packed = _mm_min_epi16(_mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)), \
                                            _mm256_castsi256_si128(ceiling));                                           \
             if (out) _mm_storeu_si128((__m128i *)(out + 8 * (c + j)), packed);                                         \
