@@ -5,8 +5,8 @@
 // requantization max(0, x)·M0 + 2^30 + 2^(30+s) >> (31 + s) in unsigned 64-bit lanes, saturated
 // to int16 and clamped at the layer's ceiling (Learning's reluRequantize / saturatedMin). On
 // AVX2 and up the input quantization is vectorized too, and the last layer's dot product is
-// taken from the last hidden layer's registers as they are stored. On VNNI the published shape
-// runs fused, layer into layer through registers (fused_*).
+// taken from the last hidden layer's registers as they are stored. On AVX2 and VNNI the
+// published shape runs fused, layer into layer through registers (fused_*).
 #include "aliquot_quantized_kernels.h"
 
 
@@ -362,30 +362,35 @@ AQK_DEFINE_CHAIN(avx2, "avx2")
 AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni")
 AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni")
 
-/// Whether the chain has the published shape the fused VNNI kernel takes: at most 8 inputs
-/// (one chunk of pairs) into one chunk, then a layer of at most 8 chunks taking that chunk as
-/// pairs (int16 activations) or quads (int8), then a quad layer of at most 8 chunks fed by it.
-static int fused_fits(const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count) {
-    return hidden_count == 3 && quantization->count <= 8 && layers[0].chunks == 1 && layers[0].pairs <= 4 &&
-           layers[1].pairs <= 4 && layers[1].quads <= 2 && layers[1].chunks <= 8 && layers[2].quad_weights &&
-           layers[2].quads <= 2 * layers[1].chunks && layers[2].chunks <= 8;
+/// Whether the chain has the published shape the fused kernels take: at most 8 inputs (one
+/// chunk of pairs) into one chunk, then a layer of at most 8 chunks taking that chunk as pairs
+/// (int16 activations) or, with `quads` (VNNI), quads (int8), then a layer of at most 8 chunks
+/// fed by it, as quads with `quads` and pairs without.
+static int fused_fits(const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count,
+                      int quads) {
+    if (hidden_count != 3 || quantization->count > 8 || layers[0].chunks != 1 || layers[0].pairs > 4 ||
+        layers[1].pairs > 4 || layers[1].chunks > 8 || layers[2].chunks > 8)
+        return 0;
+    if (!quads) return layers[2].pairs <= 4 * layers[1].chunks;
+    return layers[1].quads <= 2 && layers[2].quad_weights && layers[2].quads <= 2 * layers[1].chunks;
 }
 
-/// The published shape in one pass through registers (VNNI). Each layer-1 chunk, once
-/// requantized to eight bytes, is at once two quads of layer 2's inputs and is multiplied into
-/// all of layer 2's accumulators, so the layers overlap instead of waiting for each other
-/// through memory; layer 2's channels go into the last dot product as they are requantized.
-/// Zero inputs are multiplied like the others (the sums are the same): no gathering, no
-/// data-dependent branches. The same integer arithmetic as chain_*, so the same bits.
-/// The sizes come as arguments: `first_pairs` (layer 0's input pairs), `middle_groups` (layer
-/// 1's input quads when `middle_quads`, else pairs), `middle_chunks`, `last_quads` and `width`
-/// (layer 2's input quads and chunks). Given as constants, every loop unrolls into
-/// straight-line code with the accumulators in registers.
-#define AQK_DEFINE_FUSED(SUFFIX, TARGET, MADD, QUAD)                                                                  \
+/// The published shape in one pass through registers. Each layer-1 chunk, once requantized, is
+/// at once a group of layer 2's inputs (two quads of bytes with QUADS, VNNI; four pairs of
+/// int16 without, AVX2) and is multiplied into all of layer 2's accumulators, so the layers
+/// overlap instead of waiting for each other through memory; layer 2's channels go into the
+/// last dot product as they are requantized. Zero inputs are multiplied like the others (the
+/// sums are the same): no gathering, no data-dependent branches. The same integer arithmetic
+/// as chain_*, so the same bits. The sizes come as arguments: `first_pairs` (layer 0's input
+/// pairs), `middle_groups` (layer 1's input quads when `middle_quads`, else pairs),
+/// `middle_chunks`, `last_groups` and `width` (layer 2's input quads or pairs, and chunks).
+/// Given as constants, every loop unrolls into straight-line code with the accumulators in
+/// registers.
+#define AQK_DEFINE_FUSED(SUFFIX, TARGET, MADD, QUAD, QUADS)                                                           \
     __attribute__((always_inline, target(TARGET))) static inline int32_t fused_shape_##SUFFIX(                         \
         const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
         const int16_t *last_weights, int32_t last_bias, const int32_t first_pairs, const int middle_quads,             \
-        const int32_t middle_groups, const int32_t middle_chunks, const int32_t last_quads, const int width) {          \
+        const int32_t middle_groups, const int32_t middle_chunks, const int32_t last_groups, const int width) {         \
         const aliquot_chain_layer *first = &layers[0], *middle = &layers[1], *last = &layers[2];                      \
         /* Layer 0: pairs of the quantized inputs, broadcast from the register. */                                     \
         __m256i inputs = _mm256_zextsi128_si256(quantize_eight_avx2(input, quantization->count, quantization));        \
@@ -405,6 +410,7 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
         for (int32_t p = 0; p < 4; p++) broadcast[p] = _mm256_permutevar8x32_epi32(outputs, _mm256_set1_epi32(p));     \
         const uint8_t *middle_weights =                                                                                \
             middle_quads ? (const uint8_t *)middle->quad_weights : (const uint8_t *)middle->weights;                   \
+        const uint8_t *last_columns = QUADS ? (const uint8_t *)last->quad_weights : (const uint8_t *)last->weights;    \
         _Pragma("unroll") for (int32_t c = 0; c < middle_chunks; c++) {                                                \
             __m256i sum = _mm256_loadu_si256((const __m256i *)(middle->bias + 8 * c));                                 \
             const uint8_t *w = middle_weights + 32 * c;                                                                \
@@ -412,12 +418,16 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
                 __m256i column = _mm256_loadu_si256((const __m256i *)(w + g * middle_stride));                         \
                 sum = middle_quads ? QUAD(sum, column, broadcast[g]) : MADD(sum, column, broadcast[g]);                \
             }                                                                                                          \
-            __m256i quads = requantize_to_bytes(middle, sum, c);                                                       \
-            for (int32_t h = 0; h < 2 && 2 * c + h < last_quads; h++) {                                                \
-                __m256i broadcast = _mm256_permutevar8x32_epi32(quads, _mm256_set1_epi32(h));                           \
-                const int8_t *v = last->quad_weights + (2 * c + h) * last_stride;                                      \
-                for (int j = 0; j < width; j++)                                                                        \
-                    total[j] = QUAD(total[j], _mm256_loadu_si256((const __m256i *)(v + 32 * j)), broadcast);           \
+            /* This chunk as layer 2's input groups 2c, 2c + 1 (quads) or 4c ... 4c + 3 (pairs). */                   \
+            const int per_chunk = QUADS ? 2 : 4;                                                                       \
+            __m256i groups = QUADS ? requantize_to_bytes(middle, sum, c) : requantize_to_words(middle, sum, c);        \
+            for (int32_t h = 0; h < per_chunk && per_chunk * c + h < last_groups; h++) {                               \
+                __m256i broadcast = _mm256_permutevar8x32_epi32(groups, _mm256_set1_epi32(h));                          \
+                const uint8_t *v = last_columns + (per_chunk * c + h) * last_stride;                                   \
+                for (int j = 0; j < width; j++) {                                                                      \
+                    __m256i column = _mm256_loadu_si256((const __m256i *)(v + 32 * j));                                \
+                    total[j] = QUADS ? QUAD(total[j], column, broadcast) : MADD(total[j], column, broadcast);          \
+                }                                                                                                      \
             }                                                                                                          \
         }                                                                                                              \
         /* Layer 2 requantized straight into the last dot product. */                                                 \
@@ -429,19 +439,22 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
         const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,                 \
         const int16_t *last_weights, int32_t last_bias) {                                                              \
         const aliquot_chain_layer *first = &layers[0], *middle = &layers[1], *last = &layers[2];                      \
-        int middle_quads = middle->quad_weights != NULL;                                                               \
+        int middle_quads = QUADS && middle->quad_weights != NULL;                                                      \
         int32_t middle_groups = middle_quads ? middle->quads : middle->pairs;                                          \
+        int32_t last_groups = QUADS ? last->quads : last->pairs;                                                       \
         /* The published 5 (or 6) -> 5 -> 50 -> 50 in both activation mixes, with its sizes as */                     \
         /* constants: about a third faster than the general form below. */                                             \
-        if (first->pairs == 3 && middle->chunks == 7 && last->quads == 13 && last->chunks == 7) {                      \
+        if (first->pairs == 3 && middle->chunks == 7 && last_groups == (QUADS ? 13 : 25) && last->chunks == 7) {       \
             if (middle_quads && middle_groups == 2)                                                                    \
-                return fused_shape_##SUFFIX(input, quantization, layers, last_weights, last_bias, 3, 1, 2, 7, 13, 7);  \
+                return fused_shape_##SUFFIX(input, quantization, layers, last_weights, last_bias, 3, 1, 2, 7,          \
+                                            QUADS ? 13 : 25, 7);                                                       \
             if (!middle_quads && middle_groups == 3)                                                                   \
-                return fused_shape_##SUFFIX(input, quantization, layers, last_weights, last_bias, 3, 0, 3, 7, 13, 7);  \
+                return fused_shape_##SUFFIX(input, quantization, layers, last_weights, last_bias, 3, 0, 3, 7,          \
+                                            QUADS ? 13 : 25, 7);                                                       \
         }                                                                                                              \
         int32_t result = 0;                                                                                            \
         AQK_WITH_WIDTH(result = fused_shape_##SUFFIX, last->chunks, input, quantization, layers, last_weights,         \
-                       last_bias, first->pairs, middle_quads, middle_groups, middle->chunks, last->quads)              \
+                       last_bias, first->pairs, middle_quads, middle_groups, middle->chunks, last_groups)              \
         return result;                                                                                                 \
     }
 
@@ -449,8 +462,9 @@ static int fused_fits(const aliquot_chain_input *quantization, const aliquot_cha
 // worth a warning.
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wpass-failed"
-AQK_DEFINE_FUSED(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, AQK_QUAD_AVXVNNI)
-AQK_DEFINE_FUSED(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI, AQK_QUAD_AVX512VNNI)
+AQK_DEFINE_FUSED(avx2, "avx2", AQK_MADD_AVX2, AQK_MADD_AVX2, 0)
+AQK_DEFINE_FUSED(avxvnni, "avx2,avxvnni", AQK_MADD_AVXVNNI, AQK_QUAD_AVXVNNI, 1)
+AQK_DEFINE_FUSED(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni", AQK_MADD_AVX512VNNI, AQK_QUAD_AVX512VNNI, 1)
 #pragma clang diagnostic pop
 
 #endif
@@ -583,13 +597,15 @@ int32_t aliquot_chain_predict(
     switch (variant) {
 #if defined(__x86_64__)
     case AQK_VARIANT_AVXVNNI:
-        if (fused_fits(quantization, layers, hidden_count)) return fused_avxvnni(input, quantization, layers, last_weights, last_bias);
+        if (fused_fits(quantization, layers, hidden_count, 1)) return fused_avxvnni(input, quantization, layers, last_weights, last_bias);
         return chain_avxvnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
     case AQK_VARIANT_AVX512VNNI:
-        if (fused_fits(quantization, layers, hidden_count))
+        if (fused_fits(quantization, layers, hidden_count, 1))
             return fused_avx512vnni(input, quantization, layers, last_weights, last_bias);
         return chain_avx512vnni(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
-    case AQK_VARIANT_AVX2: return chain_avx2(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    case AQK_VARIANT_AVX2:
+        if (fused_fits(quantization, layers, hidden_count, 0)) return fused_avx2(input, quantization, layers, last_weights, last_bias);
+        return chain_avx2(input, quantization, layers, hidden_count, activations, last_weights, last_bias);
     case AQK_VARIANT_SSE2:
         return chain_generic(layer_sse2, last_dot_sse2, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
 #endif

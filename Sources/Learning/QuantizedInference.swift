@@ -268,6 +268,25 @@ public final class QuantizedInference {
         return String(cString: aliquot_kernel_variant_name(variant))
     }
 
+    /// The single-row kernels this CPU runs, by name (as `singleRowKernel` gives them), best
+    /// first, so they can be compared (aliquot_kernel_variant_available).
+    public static var availableSingleRowKernels: [String] {
+        let best = aliquot_kernel_best_variant()
+        let variants = [best] + QuantizedChain.availableKernelVariants.filter { $0 != best }.reversed()
+        return variants.map { String(cString: aliquot_kernel_variant_name($0)) }
+    }
+
+    /// Runs `predictOne` on the named kernel from now on (one of `availableSingleRowKernels`).
+    /// Returns false, and changes nothing, when the name is not one of them or this network runs
+    /// in Swift (`singleRowKernel` is "swift").
+    public func useSingleRowKernel(_ name: String) -> Bool {
+        guard let chain, kernel != nil,
+            let variant = QuantizedChain.availableKernelVariants.first(where: { String(cString: aliquot_kernel_variant_name($0)) == name })
+        else { return false }
+        chain.kernelVariant = variant
+        return true
+    }
+
     /// The deterministic output (dropout off) for one row of normalized inputs. Allocation-free.
     public func predictOne(_ input: UnsafePointer<Float>) -> Float {
         if let kernel { return kernel.predict(input) }

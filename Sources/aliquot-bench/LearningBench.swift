@@ -107,6 +107,17 @@ func runLearningBenchmarks() {
             rows.append(LearningBenchRow(name: "single pass in runs of 64 dependent calls, int8, p50", value: int8Runs.p50, unit: "ns"))
             rows.append(LearningBenchRow(name: "single pass in runs of 64 dependent calls, int8, p99", value: int8Runs.p99, unit: "ns"))
             rows.append(LearningBenchRow(name: "  float p50 / int8 p50", value: floatRuns.p50 / int8Runs.p50, unit: "x"))
+            // The other kernels this CPU runs, the same way: what a CPU without the best one's
+            // instructions would see.
+            for name in QuantizedInference.availableSingleRowKernels.dropFirst() {
+                let engine = QuantizedInference(model.quantizedPeak[0])
+                guard engine.useSingleRowKernel(name) else { continue }
+                let (floatRuns, kernelRuns) = learningBenchDependentRuns(
+                    { k, previous in floatEngine.predictOne(base + ((k + Int(previous.bitPattern & 1)) % 4096) * 5) },
+                    { k, previous in engine.predictOne(base + ((k + Int(previous.bitPattern & 1)) % 4096) * 5) })
+                rows.append(LearningBenchRow(name: "  the same, int8 (\(name)), p50", value: kernelRuns.p50, unit: "ns"))
+                rows.append(LearningBenchRow(name: "    float p50 / int8 (\(name)) p50", value: floatRuns.p50 / kernelRuns.p50, unit: "x"))
+            }
             if sink.isNaN { print("") }
         }
     }

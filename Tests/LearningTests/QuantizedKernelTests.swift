@@ -13,6 +13,27 @@ struct QuantizedKernelTests {
         #endif
     }
 
+    /// The kernels by name, as the bench compares them: each one listed can be chosen, then runs
+    /// (`singleRowKernel` names it) and gives the best one's output; an unknown name changes
+    /// nothing.
+    @Test func kernelsChosenByNameRunAndAgree() throws {
+        let float = randomNetwork(seed: 4, shapes: DenseNetwork.publishedShapes).equalized(calibration: randomFeatures(rows: 100, seed: 14))
+        let engine = QuantizedInference(QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: 24), precision: .narrowInt16))
+        let names = QuantizedInference.availableSingleRowKernels
+        #expect(names.first == engine.singleRowKernel)
+        #expect(names.contains("scalar"))
+        let input: [Float] = [0.3, 0.5, 0.2, 0.7, 0.9]
+        let best = input.withUnsafeBufferPointer { engine.predictOne($0.baseAddress!) }
+        for name in names {
+            #expect(engine.useSingleRowKernel(name))
+            #expect(engine.singleRowKernel == name)
+            let output = input.withUnsafeBufferPointer { engine.predictOne($0.baseAddress!) }
+            #expect(output.bitPattern == best.bitPattern, "\(name)")
+        }
+        #expect(!engine.useSingleRowKernel("avx-1024"))
+        #expect(engine.singleRowKernel == names.last)
+    }
+
     /// The published shape, and a wider one: 90 channels (a block of 8 chunks and one of 4),
     /// odd input counts (a padded last pair) and 33 channels (a partial last chunk).
     static let shapes: [[LayerShape]] = [
