@@ -15,6 +15,9 @@
 #endif
 #if defined(__aarch64__)
 #include <arm_neon.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
 #endif
 
 #define AQK_INLINE static inline __attribute__((always_inline))
@@ -101,6 +104,20 @@ static int32_t last_dot_scalar(const int16_t *x, const int16_t *w, int32_t lanes
     uint32_t dot = 0;
     for (int32_t i = 0; i < lanes; i++) dot += (uint32_t)((int32_t)w[i] * x[i]);
     return (int32_t)dot;
+}
+
+/// Whether the chain has the published shape the fused kernels take: at most 8 inputs (one
+/// chunk of pairs) into one chunk, then a layer of at most 8 chunks taking that chunk as pairs
+/// (int16 activations) or, with `quads` (VNNI), quads (int8), then a layer of at most 8 chunks
+/// fed by it, as quads with `quads` and pairs without (NEON sdot asks for quads and takes
+/// layer 1 by pairs, which every layer has).
+static int fused_fits(const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count,
+                      int quads) {
+    if (hidden_count != 3 || quantization->count > 8 || layers[0].chunks != 1 || layers[0].pairs > 4 ||
+        layers[1].pairs > 4 || layers[1].chunks > 8 || layers[2].chunks > 8)
+        return 0;
+    if (!quads) return layers[2].pairs <= 4 * layers[1].chunks;
+    return layers[1].quads <= 2 && layers[2].quad_weights && layers[2].quads <= 2 * layers[1].chunks;
 }
 
 // MARK: - x86-64: SSE2 (baseline), AVX2, AVX-VNNI, AVX512-VNNI (256-bit)
@@ -362,19 +379,6 @@ AQK_DEFINE_CHAIN(avx2, "avx2")
 AQK_DEFINE_CHAIN(avxvnni, "avx2,avxvnni")
 AQK_DEFINE_CHAIN(avx512vnni, "avx2,avx512f,avx512vl,avx512vnni")
 
-/// Whether the chain has the published shape the fused kernels take: at most 8 inputs (one
-/// chunk of pairs) into one chunk, then a layer of at most 8 chunks taking that chunk as pairs
-/// (int16 activations) or, with `quads` (VNNI), quads (int8), then a layer of at most 8 chunks
-/// fed by it, as quads with `quads` and pairs without.
-static int fused_fits(const aliquot_chain_input *quantization, const aliquot_chain_layer *layers, int32_t hidden_count,
-                      int quads) {
-    if (hidden_count != 3 || quantization->count > 8 || layers[0].chunks != 1 || layers[0].pairs > 4 ||
-        layers[1].pairs > 4 || layers[1].chunks > 8 || layers[2].chunks > 8)
-        return 0;
-    if (!quads) return layers[2].pairs <= 4 * layers[1].chunks;
-    return layers[1].quads <= 2 && layers[2].quad_weights && layers[2].quads <= 2 * layers[1].chunks;
-}
-
 /// The published shape in one pass through registers. Each layer-1 chunk, once requantized, is
 /// at once a group of layer 2's inputs (two quads of bytes with QUADS, VNNI; four pairs of
 /// int16 without, AVX2) and is multiplied into all of layer 2's accumulators, so the layers
@@ -488,6 +492,16 @@ AQK_INLINE int32x4_t requantize_neon(int32x4_t acc, int32x4_t multiplier, uint64
     return vreinterpretq_s32_u32(vcombine_u32(vmovn_u64(low), vmovn_u64(high)));
 }
 
+/// Chunk `c` of `layer` (channels 0-3 in `low`, 4-7 in `high`) requantized to eight int16 lanes.
+AQK_INLINE int16x8_t requantize_chunk_neon(const aliquot_chain_layer *layer, int32x4_t low, int32x4_t high, int32_t c) {
+    uint64x2_t rounding = vdupq_n_u64(layer->rounding);
+    int64x2_t right = vdupq_n_s64(-(int64_t)layer->shift);
+    const int32_t *m = layer->multiplier + 8 * c;
+    int32x4_t q = requantize_neon(low, vld1q_s32(m), rounding, right);
+    int32x4_t r = requantize_neon(high, vld1q_s32(m + 4), rounding, right);
+    return vminq_s16(vcombine_s16(vqmovn_s32(q), vqmovn_s32(r)), vdupq_n_s16((int16_t)layer->ceiling));
+}
+
 AQK_INLINE void block_neon(
     const aliquot_chain_layer *layer, int32_t c, const int32_t *values, const int32_t *offsets, int n, int16_t *out,
     const int width) {
@@ -500,15 +514,7 @@ AQK_INLINE void block_neon(
         const int16_t *w = (const int16_t *)((const uint8_t *)base + offsets[k]);
         for (int j = 0; j < 2 * width; j++) acc[j] = madd_neon(acc[j], vld1q_s16(w + 8 * j), x);
     }
-    uint64x2_t rounding = vdupq_n_u64(layer->rounding);
-    int64x2_t right = vdupq_n_s64(-(int64_t)layer->shift);
-    int16x8_t ceiling = vdupq_n_s16((int16_t)layer->ceiling);
-    for (int j = 0; j < width; j++) {
-        const int32_t *m = layer->multiplier + 8 * (c + j);
-        int32x4_t q = requantize_neon(acc[2 * j], vld1q_s32(m), rounding, right);
-        int32x4_t r = requantize_neon(acc[2 * j + 1], vld1q_s32(m + 4), rounding, right);
-        vst1q_s16(out + 8 * (c + j), vminq_s16(vcombine_s16(vqmovn_s32(q), vqmovn_s32(r)), ceiling));
-    }
+    for (int j = 0; j < width; j++) vst1q_s16(out + 8 * (c + j), requantize_chunk_neon(layer, acc[2 * j], acc[2 * j + 1], c + j));
 }
 
 static void layer_neon(const aliquot_chain_layer *layer, const int16_t *x, int16_t *out) {
@@ -521,6 +527,94 @@ static int32_t last_dot_neon(const int16_t *x, const int16_t *w, int32_t lanes) 
     int32x4_t dot = vdupq_n_s32(0);
     for (int32_t i = 0; i < lanes; i += 8) dot = madd_neon(dot, vld1q_s16(w + i), vld1q_s16(x + i));
     return vaddvq_s32(dot);
+}
+
+/// Quad `lane` (0 or 1) of `x` (signed bytes) into the 2 × `width` accumulators from the quad's
+/// weights `v` (sdot by element: four channels by four inputs each).
+#define AQK_QUAD_NEONDOT(total, v, x, lane, width)                                                                    \
+    for (int j = 0; j < (width); j++) {                                                                                \
+        total[2 * j] = vdotq_lane_s32(total[2 * j], vld1q_s8((v) + 32 * j), x, lane);                                  \
+        total[2 * j + 1] = vdotq_lane_s32(total[2 * j + 1], vld1q_s8((v) + 32 * j + 16), x, lane);                     \
+    }
+
+/// The published shape in one pass through registers with the ARMv8.2 dot product, as fused_*
+/// on x86-64: layers 0 and 1 by int16 pairs, each layer-1 chunk then two quads of layer 2's
+/// inputs, multiplied at once into all of layer 2's accumulators by sdot. sdot multiplies signed
+/// bytes, so the inputs (0...255) go in as x - 128 and the accumulators start from quad_bias
+/// (bias + 128 · Σ weights): the same sums. Sizes as fused_shape_* takes them; as constants,
+/// the loops unroll.
+__attribute__((always_inline, target("dotprod"))) static inline int32_t fused_shape_neondot(
+    const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,
+    const int16_t *last_weights, int32_t last_bias, const int32_t first_pairs, const int32_t middle_pairs,
+    const int32_t middle_chunks, const int32_t last_quads, const int width) {
+    const aliquot_chain_layer *first = &layers[0], *middle = &layers[1], *last = &layers[2];
+    int16_t quantized[8] = {0};
+    quantize_input(input, quantization, quantized);
+    int32x4_t low = vld1q_s32(first->bias), high = vld1q_s32(first->bias + 4);
+    _Pragma("unroll") for (int32_t p = 0; p < first_pairs; p++) {
+        int32_t pair;
+        __builtin_memcpy(&pair, quantized + 2 * p, sizeof pair);
+        int16x8_t x = vreinterpretq_s16_s32(vdupq_n_s32(pair));
+        low = madd_neon(low, vld1q_s16(first->weights + 16 * p), x);
+        high = madd_neon(high, vld1q_s16(first->weights + 16 * p + 8), x);
+    }
+    int32x4_t outputs = vreinterpretq_s32_s16(requantize_chunk_neon(first, low, high, 0));
+    int16x8_t pairs[4] = {
+        vreinterpretq_s16_s32(vdupq_laneq_s32(outputs, 0)), vreinterpretq_s16_s32(vdupq_laneq_s32(outputs, 1)),
+        vreinterpretq_s16_s32(vdupq_laneq_s32(outputs, 2)), vreinterpretq_s16_s32(vdupq_laneq_s32(outputs, 3))};
+    int32x4_t total[16];
+    for (int j = 0; j < 2 * width; j++) total[j] = vld1q_s32(last->quad_bias + 4 * j);
+    int32_t middle_stride = middle_chunks * 16, last_stride = width * 32;
+    _Pragma("unroll") for (int32_t c = 0; c < middle_chunks; c++) {
+        int32x4_t sum_low = vld1q_s32(middle->bias + 8 * c), sum_high = vld1q_s32(middle->bias + 8 * c + 4);
+        const int16_t *w = middle->weights + 16 * c;
+        _Pragma("unroll") for (int32_t p = 0; p < middle_pairs; p++) {
+            sum_low = madd_neon(sum_low, vld1q_s16(w + p * middle_stride), pairs[p]);
+            sum_high = madd_neon(sum_high, vld1q_s16(w + p * middle_stride + 8), pairs[p]);
+        }
+        int16x8_t words = requantize_chunk_neon(middle, sum_low, sum_high, c);
+        int8x8_t quads = vmovn_s16(vsubq_s16(words, vdupq_n_s16(128)));
+        const int8_t *v = last->quad_weights + 2 * c * last_stride;
+        AQK_QUAD_NEONDOT(total, v, quads, 0, width)
+        if (2 * c + 1 < last_quads) AQK_QUAD_NEONDOT(total, v + last_stride, quads, 1, width)
+    }
+    int32x4_t dot = vdupq_n_s32(0);
+    for (int j = 0; j < width; j++)
+        dot = madd_neon(dot, vld1q_s16(last_weights + 8 * j), requantize_chunk_neon(last, total[2 * j], total[2 * j + 1], j));
+    return (int32_t)((uint32_t)vaddvq_s32(dot) + (uint32_t)last_bias);
+}
+
+// As on x86-64, the general form's loops stay loops.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpass-failed"
+__attribute__((target("dotprod"))) static int32_t fused_neondot(
+    const float *input, const aliquot_chain_input *quantization, const aliquot_chain_layer *layers,
+    const int16_t *last_weights, int32_t last_bias) {
+    const aliquot_chain_layer *first = &layers[0], *middle = &layers[1], *last = &layers[2];
+    // The published 5 (or 6) -> 5 -> 50 -> 50 with its sizes as constants.
+    if (first->pairs == 3 && middle->pairs == 3 && middle->chunks == 7 && last->quads == 13 && last->chunks == 7)
+        return fused_shape_neondot(input, quantization, layers, last_weights, last_bias, 3, 3, 7, 13, 7);
+    int32_t result = 0;
+    AQK_WITH_WIDTH(result = fused_shape_neondot, last->chunks, input, quantization, layers, last_weights, last_bias,
+                   first->pairs, middle->pairs, middle->chunks, last->quads)
+    return result;
+}
+#pragma clang diagnostic pop
+
+/// Whether this core has the ARMv8.2 dot product (sdot), asked of the kernel once.
+static int neon_dot_available(void) {
+    // 0: not asked yet, 1: no, 2: yes (racing first calls store the same value).
+    static int32_t known = 0;
+    int32_t value = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (value == 0) {
+#if defined(__linux__)
+        value = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) ? 2 : 1;
+#else
+        value = 1;
+#endif
+        __atomic_store_n(&known, value, __ATOMIC_RELAXED);
+    }
+    return value == 2;
 }
 
 #endif
@@ -548,7 +642,7 @@ static int32_t detect_best_variant(void) {
     return AQK_VARIANT_SSE2;
 #elif defined(__aarch64__)
     // Checked bit for bit against the scalar variant under qemu-user (make kernel-check).
-    return AQK_VARIANT_NEON;
+    return neon_dot_available() ? AQK_VARIANT_NEON_DOT : AQK_VARIANT_NEON;
 #else
     return AQK_VARIANT_SCALAR;
 #endif
@@ -579,6 +673,7 @@ int aliquot_kernel_variant_available(int32_t variant) {
 #endif
 #if defined(__aarch64__)
     case AQK_VARIANT_NEON: return 1;
+    case AQK_VARIANT_NEON_DOT: return neon_dot_available();
 #endif
     default: return 0;
     }
@@ -586,7 +681,7 @@ int aliquot_kernel_variant_available(int32_t variant) {
 
 const char *aliquot_kernel_variant_name(int32_t variant) {
     static const char *const names[AQK_VARIANT_COUNT] = {
-        "best", "scalar", "sse2", "avx2", "avx-vnni", "avx512-vnni", "neon"};
+        "best", "scalar", "sse2", "avx2", "avx-vnni", "avx512-vnni", "neon", "neon-dot"};
     return variant >= 0 && variant < AQK_VARIANT_COUNT ? names[variant] : "unknown";
 }
 
@@ -610,10 +705,15 @@ int32_t aliquot_chain_predict(
         return chain_generic(layer_sse2, last_dot_sse2, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
 #endif
 #if defined(__aarch64__)
+    case AQK_VARIANT_NEON_DOT:
+        if (!neon_dot_available()) break;
+        if (fused_fits(quantization, layers, hidden_count, 1) && layers[2].quad_bias)
+            return fused_neondot(input, quantization, layers, last_weights, last_bias);
+        return chain_generic(layer_neon, last_dot_neon, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
     case AQK_VARIANT_NEON:
         return chain_generic(layer_neon, last_dot_neon, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
 #endif
-    default:
-        return chain_generic(layer_scalar, last_dot_scalar, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
+    default: break;
     }
+    return chain_generic(layer_scalar, last_dot_scalar, input, quantization, layers, hidden_count, activations, last_weights, last_bias);
 }

@@ -260,7 +260,7 @@ public final class QuantizedInference {
     }
 
     /// Which kernel `predictOne` runs on this CPU: the C chain kernel's variant ("avx-vnni",
-    /// "avx2", "sse2", "neon", "scalar"; aliquot_kernel_best_variant), or "swift" for networks the
+    /// "avx2", "sse2", "neon-dot", "neon", "scalar"; aliquot_kernel_best_variant), or "swift" for networks the
     /// chain does not cover.
     public var singleRowKernel: String {
         guard let chain, kernel != nil else { return "swift" }
@@ -766,10 +766,22 @@ final class QuantizedChain {
                 rounding <<= 1
                 shift = 32
             }
+            // For sdot, which takes the byte inputs as x − 128: bias + 128 · Σ weights per channel.
+            var quadBias: UnsafeMutablePointer<Int32>?
+            if let weights = quad.weights {
+                let corrected = buffer(layer.chunks * 8, Int32(0))
+                for o in 0..<layer.chunks * 8 {
+                    var sum: Int32 = 0
+                    for i in 0..<quad.quads * 4 { sum &+= Int32(weights[(i / 4) * layer.chunks * 32 + (o / 8) * 32 + (o % 8) * 4 + i % 4]) }
+                    corrected[o] = layer.bias[o] &+ 128 &* sum
+                }
+                quadBias = corrected
+            }
             return aliquot_chain_layer(
                 pairs: Int32(layer.pairs), chunks: Int32(layer.chunks), weights: layer.weights, bias: layer.bias,
                 multiplier: multiplier, rounding: rounding, shift: shift, ceiling: layer.ceiling,
-                quad_weights: quad.weights.map { UnsafePointer($0) }, quads: Int32(quad.quads))
+                quad_weights: quad.weights.map { UnsafePointer($0) }, quads: Int32(quad.quads),
+                quad_bias: quadBias.map { UnsafePointer($0) })
         }, count: table.count)
         usesKernel = zip(table, quadWeights).allSatisfy { $0.pairs <= Int(AQK_MAX_PAIRS) && $1.quads <= Int(AQK_MAX_PAIRS) }
         variantStorage = .allocate(capacity: 1)

@@ -4,8 +4,8 @@
 // program carries that check to the vector variants of another architecture (aarch64 NEON,
 // run under qemu-user by `make kernel-check`), where the Swift tests cannot run here.
 //
-// Exits 0 when every variant agrees on every row and the architecture's vector variant was among
-// them; 1 otherwise, naming the first disagreement.
+// Exits 0 when every variant agrees on every row and the architecture's vector variant, and each
+// variant named as an argument, was among them; 1 otherwise, naming the first disagreement.
 #include "aliquot_quantized_kernels.h"
 
 #include <math.h>
@@ -64,6 +64,15 @@ static aliquot_chain_layer random_layer(int32_t inputs, int32_t outputs, int qua
     layer.ceiling = ceiling;
     layer.quad_weights = quad_weights;
     layer.quads = quads ? (inputs + 3) / 4 : 0;
+    if (quads) {
+        int32_t *quad_bias = zeroed((size_t)layer.chunks * 8 * sizeof(int32_t));
+        for (int32_t o = 0; o < outputs; o++) {
+            int32_t sum = 0;
+            for (int32_t i = 0; i < inputs; i++) sum += quad_weights[(i / 4) * layer.chunks * 32 + (o / 8) * 32 + (o % 8) * 4 + i % 4];
+            quad_bias[o] = bias[o] + 128 * sum;
+        }
+        layer.quad_bias = quad_bias;
+    }
     return layer;
 }
 
@@ -79,7 +88,7 @@ static float random_input(float scale) {
     }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     static const int32_t shapes[][5] = {
         // inputs, then hidden widths (0 ends); the published 5 -> 5 -> 50 -> 50 -> 1 first.
         {5, 5, 50, 50, 0}, {6, 5, 50, 50, 0}, {5, 5, 64, 64, 0}, {7, 90, 33, 0, 0},
@@ -152,6 +161,16 @@ int main(void) {
     if (!vector_variant_seen) {
         fprintf(stderr, "kernel-check: this architecture's baseline vector variant was not available\n");
         return 1;
+    }
+    // Variants named on the command line must have been among those checked (a CPU model that
+    // has them was asked for).
+    for (int a = 1; a < argc; a++) {
+        int seen = 0;
+        for (int32_t v = 0; v < variant_count; v++) seen |= strcmp(argv[a], aliquot_kernel_variant_name(variants[v])) == 0;
+        if (!seen) {
+            fprintf(stderr, "kernel-check: variant %s was not available here\n", argv[a]);
+            return 1;
+        }
     }
     return 0;
 }

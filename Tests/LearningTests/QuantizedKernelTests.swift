@@ -2,7 +2,7 @@ import Testing
 @testable import Learning
 
 /// The C chain kernel (CQuantizedKernels): every variant this CPU runs (scalar, SSE2, AVX2,
-/// AVX-VNNI, AVX512-VNNI on x86-64; NEON on aarch64), forced one at a time, gives the integer
+/// AVX-VNNI, AVX512-VNNI on x86-64; NEON and NEON sdot on aarch64), forced one at a time, gives the integer
 /// reference's output bit for bit.
 struct QuantizedKernelTests {
     @Test func aVectorVariantIsAvailableBesidesTheScalarOne() {
@@ -32,6 +32,41 @@ struct QuantizedKernelTests {
         }
         #expect(!engine.useSingleRowKernel("avx-1024"))
         #expect(engine.singleRowKernel == names.last)
+    }
+
+    /// NEON sdot (the Pi 5's kernel, which cannot run on this CPU) multiplies signed bytes, so it
+    /// takes a quad layer's inputs as x − 128 and starts from quad_bias: that must give, for any
+    /// byte inputs, the sums the pair weights (a separate copy, another layout) give from bias.
+    @Test func quadBiasGivesTheSameSumsForSignedInputs() throws {
+        let float = randomNetwork(seed: 5, shapes: DenseNetwork.publishedShapes).equalized(calibration: randomFeatures(rows: 100, seed: 15))
+        let engine = QuantizedInference(QuantizedNetwork.calibrated(float, calibration: randomFeatures(rows: 300, seed: 25), precision: .int8))
+        let chain = try #require(engine.chain)
+        var random = LearningRandom(seed: 35)
+        var checked = 0
+        for l in 0..<chain.table.count {
+            let layer = chain.kernelLayers[l]
+            guard let quads = layer.quad_weights else {
+                #expect(layer.quad_bias == nil)
+                continue
+            }
+            let quadBias = try #require(layer.quad_bias)
+            let inputs = chain.table[l].inputCount
+            let chunks = Int(layer.chunks)
+            for _ in 0..<20 {
+                let x = (0..<inputs).map { _ in Int32(random.nextUnitFloat() * 255.999) }
+                for o in 0..<chunks * 8 {
+                    var fromPairs = layer.bias[o]
+                    var fromQuads = quadBias[o]
+                    for i in 0..<inputs {
+                        fromPairs &+= Int32(layer.weights[(i / 2) * chunks * 16 + (o / 4) * 8 + (o % 4) * 2 + i % 2]) &* x[i]
+                        fromQuads &+= Int32(quads[(i / 4) * chunks * 32 + (o / 8) * 32 + (o % 8) * 4 + i % 4]) &* (x[i] - 128)
+                    }
+                    #expect(fromPairs == fromQuads, "layer \(l), channel \(o)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 0)  // the int8 published shape has a quad layer
     }
 
     /// The published shape, and a wider one: 90 channels (a block of 8 chunks and one of 4),

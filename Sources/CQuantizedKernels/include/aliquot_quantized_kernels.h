@@ -2,7 +2,8 @@
 // network, one row at a time) in C, so it can use the CPU's vector units beyond the package's
 // baseline (x86-64 SSE2): AVX2 vpmaddwd, AVX-VNNI / AVX512-VNNI vpdpwssd and vpdpbusd on
 // x86-64 (chosen at run time with __builtin_cpu_supports), NEON smull/addp on aarch64 (every
-// ARMv8-A core has it; an sdot variant is not written yet). Every variant is bit for bit the same
+// ARMv8-A core has it) and, where the core has the ARMv8.2 dot product (the Pi 5's Cortex-A76;
+// HWCAP_ASIMDDP), NEON sdot for the published shape. Every variant is bit for bit the same
 // integer arithmetic as the Swift kernel and the integer reference.
 #ifndef ALIQUOT_QUANTIZED_KERNELS_H
 #define ALIQUOT_QUANTIZED_KERNELS_H
@@ -36,6 +37,10 @@ typedef struct {
     /// (q - z) is within 0...255 (the previous layer's int8 ReLU output); NULL otherwise.
     const int8_t *_Nullable quad_weights;
     int32_t quads;
+    /// With quad_weights, for the signed dot-product variant (NEON sdot, which multiplies signed
+    /// bytes only): bias + 128 · Σ weights of each channel, so it can take the inputs as x - 128
+    /// (the same sums); NULL otherwise.
+    const int32_t *_Nullable quad_bias;
 } aliquot_chain_layer;
 
 /// The network's input quantization (Learning's QuantizationParameters.quantize): q =
@@ -60,7 +65,8 @@ enum {
     AQK_VARIANT_AVXVNNI = 4,
     AQK_VARIANT_AVX512VNNI = 5,
     AQK_VARIANT_NEON = 6,
-    AQK_VARIANT_COUNT = 7,
+    AQK_VARIANT_NEON_DOT = 7,
+    AQK_VARIANT_COUNT = 8,
 };
 
 /// Whether `variant` is compiled in and this CPU runs it (BEST and SCALAR always are).
