@@ -265,15 +265,18 @@ public final class QuantizedInference {
     public var singleRowKernel: String {
         guard let chain, kernel != nil else { return "swift" }
         let variant = chain.kernelVariant == Int32(AQK_VARIANT_BEST) ? aliquot_kernel_best_variant() : chain.kernelVariant
-        return String(cString: aliquot_kernel_variant_name(variant))
+        return Self.kernelName(variant)
     }
+
+    /// A kernel variant's short name (aliquot_kernel_variant_name).
+    private static func kernelName(_ variant: Int32) -> String { String(cString: aliquot_kernel_variant_name(variant)) }
 
     /// The single-row kernels this CPU runs, by name (as `singleRowKernel` gives them), best
     /// first, so they can be compared (aliquot_kernel_variant_available).
     public static var availableSingleRowKernels: [String] {
         let best = aliquot_kernel_best_variant()
         let variants = [best] + QuantizedChain.availableKernelVariants.filter { $0 != best }.reversed()
-        return variants.map { String(cString: aliquot_kernel_variant_name($0)) }
+        return variants.map(kernelName)
     }
 
     /// Runs `predictOne` on the named kernel from now on (one of `availableSingleRowKernels`).
@@ -281,7 +284,7 @@ public final class QuantizedInference {
     /// in Swift (`singleRowKernel` is "swift").
     public func useSingleRowKernel(_ name: String) -> Bool {
         guard let chain, kernel != nil,
-            let variant = QuantizedChain.availableKernelVariants.first(where: { String(cString: aliquot_kernel_variant_name($0)) == name })
+            let variant = QuantizedChain.availableKernelVariants.first(where: { Self.kernelName($0) == name })
         else { return false }
         chain.kernelVariant = variant
         return true
